@@ -1,0 +1,45 @@
+#include "sim/cost_model.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+
+#include "traces/trace.hpp"
+
+using schedlab::sim::cost_model;
+
+namespace {
+std::string write_temp(const std::string& body) {
+    char name[] = "/tmp/schedlab-costs-XXXXXX";
+    const int fd = mkstemp(name);
+    REQUIRE(fd >= 0);
+    close(fd);
+    std::ofstream(name) << body;
+    return name;
+}
+}  // namespace
+
+TEST_CASE("the zero profile charges nothing") {
+    for (const auto& [key, value] : cost_model::zero().fields()) CHECK(value == 0);
+}
+
+TEST_CASE("a cost file overrides the fields it names") {
+    const auto path = write_temp("# measured\npost_ns = 55\n\nheap_alloc_ns=300  # malloc\n");
+    const auto c = cost_model::load(path);
+    CHECK(c.post_ns == 55);
+    CHECK(c.heap_alloc_ns == 300);
+    CHECK(c.pop_ns == cost_model{}.pop_ns);
+    std::remove(path.c_str());
+}
+
+TEST_CASE("a cost file with an unknown key or a bad number names the line") {
+    const auto path = write_temp("post_ns = 5\nspeed = 3\n");
+    CHECK_THROWS_WITH(cost_model::load(path), Catch::Contains("line 2") && Catch::Contains("key"));
+    std::remove(path.c_str());
+    const auto bad = write_temp("post_ns = -5\n");
+    CHECK_THROWS_WITH(cost_model::load(bad), Catch::Contains("line 1") &&
+                                                 Catch::Contains("post_ns"));
+    std::remove(bad.c_str());
+    CHECK_THROWS_AS(cost_model::load("/nonexistent/costs"), schedlab::traces::input_error);
+}

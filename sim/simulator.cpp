@@ -1,0 +1,820 @@
+#include "sim/simulator.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <coroutine>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <variant>
+
+#include "runtime/executor.hpp"
+#include "runtime/frame_hook.hpp"
+#include "runtime/task.hpp"
+#include "runtime/when_all.hpp"
+#include "sim/histogram.hpp"
+#include "traces/random.hpp"
+
+namespace schedlab::sim {
+
+namespace {
+
+namespace rt = schedlab::runtime;
+namespace pol = schedlab::policies;
+using std::coroutine_handle;
+using traces::step_kind;
+
+enum class origin : std::uint8_t { reactor, posted };
+
+// Something on the run queue: a coroutine to resume, or (no handle) the start of a job.
+struct run_item {
+    coroutine_handle<> h;
+    std::uint32_t job = 0;
+    origin from = origin::posted;
+    std::uint64_t enqueued_ns = 0;
+};
+
+enum class ev_kind : std::uint8_t { arrival, enqueue, worker_free, worker_resume, io_complete };
+
+struct event {
+    std::uint64_t time_ns;
+    std::uint64_t tiebreak;  // drawn from the seeded stream: events due together run in an order
+                             // the seed chooses, and every such order is legal
+    ev_kind kind;
+    origin from;
+    std::uint32_t worker;
+    std::uint32_t job;
+    void* handle;
+};
+
+struct event_later {
+    bool operator()(const event& a, const event& b) const noexcept {
+        if (a.time_ns != b.time_ns) return a.time_ns > b.time_ns;
+        return a.tiebreak > b.tiebreak;
+    }
+};
+
+enum class worker_mode : std::uint8_t { idle, waking, running, computing };
+
+struct worker_state {
+    explicit worker_state(std::uint32_t i, const pol::pump_spec& spec) : id(i), pump(spec) {}
+    std::uint32_t id;
+    pol::pump pump;
+    pol::thread_cache cache;
+    coroutine_handle<> continuation;  // the coroutine whose compute step holds this worker
+    worker_mode mode = worker_mode::idle;
+    std::uint64_t pending_ns = 0;  // overhead charged since `now` in the current slice
+    std::uint64_t inline_streak = 0;
+    std::uint64_t busy_ns = 0;
+    // What settle() has already charged for.
+    std::uint64_t charged_local_hits = 0;
+    std::uint64_t charged_heap = 0;
+};
+
+struct hand_off {
+    std::uint32_t job;
+    const traces::program* prog;
+    std::uint32_t pc;
+};
+
+struct blocked_send {
+    coroutine_handle<> h;
+    hand_off item;
+};
+
+struct channel_state {
+    traces::channel_decl decl;
+    std::deque<hand_off> items;
+    std::deque<coroutine_handle<>> waiting;  // consumers suspended on an empty channel
+    std::deque<blocked_send> blocked;        // senders suspended on a full channel
+};
+
+class engine;
+
+struct job_record {
+    engine* owner = nullptr;
+    std::uint32_t index = 0;
+    std::uint64_t seq = 0;
+    std::uint64_t arrival_ns = 0;
+    std::uint32_t class_index = 0;
+    std::shared_ptr<const traces::program> prog;
+    rt::task<void> root;
+    bool live = false;
+    bool completed = false;
+    bool root_finished = false;
+    bool root_destroyed = false;
+};
+
+struct sim_cache_seam {
+    engine* e;
+    pol::thread_cache& current() const noexcept;
+};
+
+// The global pool's lock on the virtual clock: a trip waits until the previous holder is
+// done, then holds it for lock_hold_ns. Only one thread runs the simulation, so the plain
+// counters in the recycler suffice.
+struct sim_lock {
+    static constexpr bool single_threaded = true;
+    engine* e;
+    void lock() noexcept;
+    void unlock() noexcept {}
+};
+
+using sim_recycler = pol::recycling_resource<sim_cache_seam, sim_lock>;
+
+class engine final : public rt::executor {
+public:
+    engine(traces::job_source& source, const sim_config& config);
+    engine(const engine&) = delete;
+    engine& operator=(const engine&) = delete;
+    ~engine() { teardown(); }
+
+    run_result run();
+
+    // --- what the coroutines of the workload call ---
+    void post(coroutine_handle<> h) noexcept override;
+    void begin_compute(coroutine_handle<> h, std::uint64_t duration_ns);
+    void begin_io(coroutine_handle<> h, std::uint64_t latency_ns);
+    bool try_inline_ready();
+    void job_done(std::uint32_t job);
+    bool send_now(std::uint32_t ch, const hand_off& item);
+    void block_sender(std::uint32_t ch, coroutine_handle<> h, const hand_off& item);
+    bool receive_ready(std::uint32_t ch);
+    void receive_suspend(std::uint32_t ch, coroutine_handle<> h);
+    std::optional<hand_off> take_item(std::uint32_t ch);
+    bool private_stash() const noexcept { return config_.when_all == pol::when_all_frames::private_; }
+    std::uint64_t global_trips_now() const noexcept { return current_->cache.counters.global_trips; }
+    void note_fanout(std::uint64_t child_trips, const pol::stash_counters* stash);
+
+    worker_state& current_worker() noexcept { return *current_; }
+    std::uint64_t local_now() const noexcept { return now_ns_ + current_->pending_ns; }
+    void charge_lock();
+
+private:
+    friend struct sim_cache_seam;
+
+    void schedule(ev_kind kind, std::uint64_t at_ns, std::uint32_t worker, std::uint32_t job,
+                  void* handle, origin from = origin::posted);
+    void enqueue_now(run_item item);
+    void dispatch(worker_state& w);
+    void run_slices(worker_state& w, coroutine_handle<> first);
+    void settle(worker_state& w) noexcept;
+    coroutine_handle<> start_job(std::uint32_t job);
+    coroutine_handle<> pop_for(worker_state& w);
+    void reap_roots();
+    void arrive();
+    void pull_next_job();
+    void release_job(std::uint32_t job);
+    void teardown() noexcept;
+    void hash_word(std::uint64_t v) noexcept { hash_ = (hash_ ^ v) * 0x100000001b3ULL; }
+    [[noreturn]] void liveness_failure(const std::string& why);
+
+    static coroutine_handle<> root_done(void* ctx, rt::detail::promise_base&) noexcept;
+
+    traces::job_source& source_;
+    sim_config config_;
+    traces::seeded_rng rng_;
+    std::vector<event> events_;
+    std::uint64_t now_ns_ = 0;
+    std::deque<worker_state> workers_;
+    worker_state* current_ = nullptr;
+    std::deque<run_item> queue_;
+    std::vector<std::uint32_t> idle_;
+
+    std::deque<job_record> jobs_;
+    std::vector<std::uint32_t> free_jobs_;
+    std::vector<std::uint32_t> finished_roots_;
+    std::vector<std::uint32_t> completed_jobs_;
+    std::uint64_t live_jobs_ = 0;
+    std::uint64_t job_seq_ = 0;
+    std::optional<traces::job> next_job_;
+    bool source_done_ = false;
+    std::uint64_t last_arrival_ns_ = 0;
+
+    std::vector<channel_state> channels_;
+    std::vector<rt::task<void>> consumers_;
+
+    std::unique_ptr<pol::heap_resource> heap_;
+    std::unique_ptr<sim_recycler> recycler_;
+    pol::frame_resource* frames_ = nullptr;
+    std::uint64_t lock_free_at_ns_ = 0;
+    bool torn_down_ = false;
+
+    std::vector<std::int32_t> class_index_;  // class id -> index into class_hist_
+    histogram latency_;
+    histogram queue_wait_;
+    std::vector<std::unique_ptr<histogram>> class_hist_;
+    run_result result_;
+    std::uint64_t hash_ = 0xcbf29ce484222325ULL;
+    std::uint64_t since_progress_ = 0;
+};
+
+pol::thread_cache& sim_cache_seam::current() const noexcept { return e->current_worker().cache; }
+void sim_lock::lock() noexcept { e->charge_lock(); }
+
+// ---- the awaitables the workload's programs use ----
+
+struct compute_awaiter {
+    engine& e;
+    std::uint64_t duration_ns;
+    bool await_ready() const noexcept { return duration_ns == 0; }
+    void await_suspend(coroutine_handle<> h) { e.begin_compute(h, duration_ns); }
+    void await_resume() const noexcept {}
+};
+
+struct io_awaiter {
+    engine& e;
+    std::uint64_t latency_ns;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(coroutine_handle<> h) { e.begin_io(h, latency_ns); }
+    void await_resume() const noexcept {}
+};
+
+// The scheduler as the core's completed_operation sees it.
+struct pump_view {
+    engine& e;
+    bool try_inline() { return e.try_inline_ready(); }
+    void post(coroutine_handle<> h) { e.post(h); }
+};
+
+struct yield_awaiter {
+    engine& e;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(coroutine_handle<> h) { e.post(h); }
+    void await_resume() const noexcept {}
+};
+
+struct send_awaiter {
+    engine& e;
+    std::uint32_t ch;
+    hand_off item;
+    bool await_ready() { return e.send_now(ch, item); }
+    void await_suspend(coroutine_handle<> h) { e.block_sender(ch, h, item); }
+    void await_resume() const noexcept {}
+};
+
+struct receive_awaiter {
+    engine& e;
+    std::uint32_t ch;
+    bool await_ready() { return e.receive_ready(ch); }
+    void await_suspend(coroutine_handle<> h) { e.receive_suspend(ch, h); }
+    void await_resume() const noexcept {}
+};
+
+rt::task<void> run_steps(engine& e, std::uint32_t job, const traces::program* prog,
+                         std::uint32_t pc, bool top_level);
+
+// A fan-out lives in its own frame, as a function that calls when_all does, so the frame of
+// every other step stays small.
+rt::task<void> run_fanout(engine& e, std::uint32_t job, const traces::step& s) {
+    std::vector<rt::task<void>> kids;
+    kids.reserve(s.count);
+    const std::uint64_t trips_before = e.global_trips_now();
+    if (e.private_stash()) {
+        pol::frame_stash stash(s.count, rt::current_frame_resource());
+        auto launch = rt::when_all(stash);
+        for (std::uint32_t i = 0; i < s.count; ++i) kids.push_back(run_steps(e, job, s.sub, 0, false));
+        const std::uint64_t child_trips = e.global_trips_now() - trips_before;
+        co_await launch(std::move(kids));
+        e.note_fanout(child_trips, &stash.counters());
+    } else {
+        for (std::uint32_t i = 0; i < s.count; ++i) kids.push_back(run_steps(e, job, s.sub, 0, false));
+        const std::uint64_t child_trips = e.global_trips_now() - trips_before;
+        co_await rt::when_all(std::move(kids));
+        e.note_fanout(child_trips, nullptr);
+    }
+}
+
+rt::task<void> run_steps(engine& e, std::uint32_t job, const traces::program* prog,
+                         std::uint32_t pc, bool top_level) {
+    const auto& steps = prog->steps;
+    for (; pc < steps.size(); ++pc) {
+        const traces::step& s = steps[pc];
+        switch (s.kind) {
+            case step_kind::compute:
+                co_await compute_awaiter{e, s.duration_ns};
+                break;
+            case step_kind::io:
+                co_await io_awaiter{e, s.duration_ns};
+                break;
+            case step_kind::ready:
+                for (std::uint32_t i = 0; i < s.count; ++i) {
+                    pump_view view{e};
+                    co_await rt::completed_operation<pump_view>(view);
+                    co_await compute_awaiter{e, s.duration_ns};
+                }
+                break;
+            case step_kind::call:
+                co_await run_steps(e, job, s.sub, 0, false);
+                break;
+            case step_kind::fanout:
+                co_await run_fanout(e, job, s);
+                break;
+            case step_kind::yield:
+                co_await yield_awaiter{e};
+                break;
+            case step_kind::send:
+                // The rest of the program runs in the channel's stage consumer.
+                co_await send_awaiter{e, s.channel, hand_off{job, prog, pc + 1}};
+                co_return;
+        }
+    }
+    if (top_level) e.job_done(job);
+}
+
+rt::task<void> stage_consumer(engine& e, std::uint32_t ch) {
+    for (;;) {
+        co_await receive_awaiter{e, ch};
+        // Another consumer of the same channel may have taken the item while this one waited
+        // in the run queue; then it simply waits again.
+        const auto item = e.take_item(ch);
+        if (!item) continue;
+        co_await run_steps(e, item->job, item->prog, item->pc, true);
+    }
+}
+
+// ---- the engine ----
+
+engine::engine(traces::job_source& source, const sim_config& config)
+    : source_(source), config_(config), rng_(config.seed) {
+    if (config_.workers == 0) throw std::invalid_argument("workers must be at least 1");
+    for (std::uint32_t i = 0; i < config_.workers; ++i) workers_.emplace_back(i, config_.pump);
+    current_ = &workers_.front();
+    if (config_.frames.policy == pol::frames_spec::kind::heap) {
+        heap_ = std::make_unique<pol::heap_resource>();
+        frames_ = heap_.get();
+    } else {
+        recycler_ = std::make_unique<sim_recycler>(config_.frames, sim_cache_seam{this},
+                                                   sim_lock{this});
+        frames_ = recycler_.get();
+    }
+    const auto& header = source_.header();
+    class_index_.assign(65536, -1);
+    for (const auto& c : header.classes) {
+        class_index_[c.id] = static_cast<std::int32_t>(class_hist_.size());
+        class_hist_.push_back(std::make_unique<histogram>());
+        result_.classes.push_back(class_result{c.id, c.name, {}});
+    }
+    for (const auto& c : header.channels) channels_.push_back(channel_state{c, {}, {}, {}});
+}
+
+void engine::schedule(ev_kind kind, std::uint64_t at_ns, std::uint32_t worker, std::uint32_t job,
+                      void* handle, origin from) {
+    events_.push_back(event{at_ns, rng_.next_u64(), kind, from, worker, job, handle});
+    std::push_heap(events_.begin(), events_.end(), event_later{});
+}
+
+void engine::settle(worker_state& w) noexcept {
+    const auto& costs = config_.costs;
+    if (recycler_) {
+        const auto& c = w.cache.counters;
+        const std::uint64_t heap = c.heap_fallbacks + c.oversize;
+        w.pending_ns += (c.local_hits - w.charged_local_hits) * costs.local_alloc_ns +
+                        (heap - w.charged_heap) * costs.heap_alloc_ns;
+        w.charged_local_hits = c.local_hits;
+        w.charged_heap = heap;
+    } else {
+        // One thread runs the simulation, so the heap's growth since the last settle is this
+        // worker's.
+        const std::uint64_t heap = heap_->counters().allocations;
+        w.pending_ns += (heap - w.charged_heap) * costs.heap_alloc_ns;
+        w.charged_heap = heap;
+        for (auto& other : workers_) other.charged_heap = heap;
+    }
+}
+
+void engine::charge_lock() {
+    worker_state& w = *current_;
+    const std::uint64_t t = local_now();
+    const std::uint64_t wait = lock_free_at_ns_ > t ? lock_free_at_ns_ - t : 0;
+    if (wait > 0) {
+        ++result_.frames_result.lock_waits;
+        result_.frames_result.lock_wait_ns += wait;
+    }
+    w.pending_ns += wait + config_.costs.lock_hold_ns + config_.costs.global_trip_ns;
+    lock_free_at_ns_ = t + wait + config_.costs.lock_hold_ns;
+}
+
+void engine::post(coroutine_handle<> h) noexcept {
+    worker_state& w = *current_;
+    settle(w);
+    w.pending_ns += config_.costs.post_ns;
+    ++result_.queued_items;
+    if (w.pending_ns == 0) {
+        enqueue_now(run_item{h, 0, origin::posted, 0});
+    } else {
+        schedule(ev_kind::enqueue, local_now(), w.id, 0, h.address());
+    }
+}
+
+void engine::enqueue_now(run_item item) {
+    item.enqueued_ns = now_ns_;
+    queue_.push_back(item);
+    if (!idle_.empty()) {
+        // Which idle worker wakes is a choice the seed makes.
+        const auto pick = static_cast<std::size_t>(rng_.below(idle_.size()));
+        const std::uint32_t id = idle_[pick];
+        idle_[pick] = idle_.back();
+        idle_.pop_back();
+        workers_[id].mode = worker_mode::waking;
+        schedule(ev_kind::worker_free, now_ns_ + config_.costs.wake_ns, id, 0, nullptr);
+    }
+}
+
+void engine::begin_compute(coroutine_handle<> h, std::uint64_t duration_ns) {
+    worker_state& w = *current_;
+    settle(w);
+    w.continuation = h;
+    w.mode = worker_mode::computing;
+    schedule(ev_kind::worker_resume, local_now() + duration_ns, w.id, 0, nullptr);
+    w.busy_ns += w.pending_ns + duration_ns;
+    w.pending_ns = 0;
+}
+
+void engine::begin_io(coroutine_handle<> h, std::uint64_t latency_ns) {
+    worker_state& w = *current_;
+    settle(w);
+    schedule(ev_kind::io_complete, local_now() + latency_ns, w.id, 0, h.address(),
+             origin::reactor);
+}
+
+bool engine::try_inline_ready() {
+    worker_state& w = *current_;
+    if (w.pump.try_inline(local_now())) {
+        w.pending_ns += config_.costs.inline_resume_ns;
+        ++result_.inline_resumes;
+        if (!queue_.empty()) {
+            ++w.inline_streak;
+            result_.max_inline_streak = std::max(result_.max_inline_streak, w.inline_streak);
+        }
+        return true;
+    }
+    ++result_.posted_resumes;
+    return false;
+}
+
+bool engine::send_now(std::uint32_t ch, const hand_off& item) {
+    channel_state& c = channels_[ch];
+    if (c.items.size() >= c.decl.capacity) return false;
+    c.items.push_back(item);
+    if (!c.waiting.empty()) {
+        const auto h = c.waiting.front();
+        c.waiting.pop_front();
+        post(h);
+    }
+    return true;
+}
+
+void engine::block_sender(std::uint32_t ch, coroutine_handle<> h, const hand_off& item) {
+    channels_[ch].blocked.push_back(blocked_send{h, item});
+}
+
+bool engine::receive_ready(std::uint32_t ch) {
+    if (channels_[ch].items.empty()) return false;
+    return try_inline_ready();
+}
+
+void engine::receive_suspend(std::uint32_t ch, coroutine_handle<> h) {
+    channel_state& c = channels_[ch];
+    if (c.items.empty()) {
+        c.waiting.push_back(h);
+    } else {
+        post(h);  // an item is there, but the pump said post
+    }
+}
+
+std::optional<hand_off> engine::take_item(std::uint32_t ch) {
+    channel_state& c = channels_[ch];
+    if (c.items.empty()) return std::nullopt;
+    const hand_off item = c.items.front();
+    c.items.pop_front();
+    if (!c.blocked.empty()) {
+        const blocked_send b = c.blocked.front();
+        c.blocked.pop_front();
+        send_now(ch, b.item);
+        post(b.h);
+    }
+    return item;
+}
+
+void engine::note_fanout(std::uint64_t child_trips, const pol::stash_counters* stash) {
+    auto& f = result_.frames_result;
+    f.child_global_trips += child_trips;
+    if (stash != nullptr) {
+        f.stash_arenas += stash->arena_allocations;
+        f.stash_hits += stash->hits;
+        f.stash_overflows += stash->overflows;
+    }
+}
+
+coroutine_handle<> engine::root_done(void* ctx, rt::detail::promise_base&) noexcept {
+    // The frame is still inside its final suspend: it is destroyed once the slice is over.
+    auto* rec = static_cast<job_record*>(ctx);
+    rec->root_finished = true;
+    rec->owner->finished_roots_.push_back(rec->index);
+    return std::noop_coroutine();
+}
+
+coroutine_handle<> engine::start_job(std::uint32_t job) {
+    job_record& rec = jobs_[job];
+    rec.root = run_steps(*this, job, rec.prog.get(), 0, true);
+    rec.root.handle().promise().on_done = {&root_done, &rec};
+    return rec.root.handle();
+}
+
+void engine::job_done(std::uint32_t job) {
+    job_record& rec = jobs_[job];
+    const std::uint64_t t = local_now();
+    const std::uint64_t latency_ns = t - rec.arrival_ns;
+    latency_.add(latency_ns);
+    class_hist_[rec.class_index]->add(latency_ns);
+    rec.completed = true;
+    ++result_.jobs_completed;
+    result_.last_completion_ns = std::max(result_.last_completion_ns, t);
+    hash_word(rec.seq);
+    hash_word(latency_ns);
+    since_progress_ = 0;
+    // The segment that called this is still running; the record goes after the slice.
+    completed_jobs_.push_back(job);
+}
+
+void engine::reap_roots() {
+    while (!finished_roots_.empty()) {
+        const auto job = finished_roots_.back();
+        finished_roots_.pop_back();
+        job_record& rec = jobs_[job];
+        rec.root = rt::task<void>{};  // frees the frame into the running worker's cache
+        rec.root_destroyed = true;
+        if (rec.completed) release_job(job);
+    }
+    while (!completed_jobs_.empty()) {
+        const auto job = completed_jobs_.back();
+        completed_jobs_.pop_back();
+        // A job handed to a pipeline stage finished its root long ago; one that completed in
+        // its root is released above, when the root is gone.
+        if (jobs_[job].root_destroyed && jobs_[job].live) release_job(job);
+    }
+}
+
+void engine::release_job(std::uint32_t job) {
+    job_record& rec = jobs_[job];
+    rec.prog.reset();
+    rec.live = false;
+    --live_jobs_;
+    free_jobs_.push_back(job);
+}
+
+coroutine_handle<> engine::pop_for(worker_state& w) {
+    const run_item item = queue_.front();
+    queue_.pop_front();
+    // Unassisted: work is still queued after this pop and no idle worker is left to wake.
+    const bool unassisted = !queue_.empty() && idle_.empty();
+    queue_wait_.add(now_ns_ - item.enqueued_ns);
+    w.pump.on_queued_start(unassisted, now_ns_);
+    w.inline_streak = 0;
+    w.pending_ns = config_.costs.pop_ns +
+                   (item.from == origin::reactor ? config_.costs.reactor_ns : 0);
+    current_ = &w;
+    return item.h ? item.h : start_job(item.job);
+}
+
+void engine::run_slices(worker_state& w, coroutine_handle<> first) {
+    coroutine_handle<> h = first;
+    for (;;) {
+        current_ = &w;
+        w.mode = worker_mode::running;
+        h.resume();
+        settle(w);
+        reap_roots();
+        if (w.mode == worker_mode::computing) return;
+        w.busy_ns += w.pending_ns;
+        if (w.pending_ns > 0) {
+            schedule(ev_kind::worker_free, local_now(), w.id, 0, nullptr);
+            w.pending_ns = 0;
+            w.mode = worker_mode::waking;
+            return;
+        }
+        // No overhead to wait out: this worker takes the next item at the same instant.
+        if (queue_.empty()) {
+            w.mode = worker_mode::idle;
+            idle_.push_back(w.id);
+            return;
+        }
+        h = pop_for(w);
+    }
+}
+
+void engine::dispatch(worker_state& w) {
+    if (queue_.empty()) {
+        w.mode = worker_mode::idle;
+        idle_.push_back(w.id);
+        return;
+    }
+    run_slices(w, pop_for(w));
+}
+
+void engine::pull_next_job() {
+    next_job_ = source_.next();
+    if (!next_job_) {
+        source_done_ = true;
+        return;
+    }
+    if (result_.jobs_arrived == 0 && !source_done_) result_.first_arrival_ns = next_job_->arrival_ns;
+    if (next_job_->arrival_ns < last_arrival_ns_) {
+        throw traces::input_error("workload", "job " + std::to_string(job_seq_), "arrival_ns",
+                                  "non-decreasing arrivals");
+    }
+    last_arrival_ns_ = next_job_->arrival_ns;
+    schedule(ev_kind::arrival, next_job_->arrival_ns, 0, 0, nullptr, origin::reactor);
+}
+
+void engine::arrive() {
+    traces::job j = std::move(*next_job_);
+    next_job_.reset();
+    std::uint32_t slot;
+    if (!free_jobs_.empty()) {
+        slot = free_jobs_.back();
+        free_jobs_.pop_back();
+    } else {
+        slot = static_cast<std::uint32_t>(jobs_.size());
+        jobs_.emplace_back();
+    }
+    const std::int32_t cls = class_index_[j.class_id & 0xffff];
+    if (j.class_id > 0xffff || cls < 0) {
+        throw traces::input_error("workload", "job " + std::to_string(job_seq_), "class",
+                                  "a class declared in the header",
+                                  std::to_string(j.class_id));
+    }
+    job_record& rec = jobs_[slot];
+    rec = job_record{};
+    rec.owner = this;
+    rec.index = slot;
+    rec.seq = job_seq_++;
+    rec.arrival_ns = j.arrival_ns;
+    rec.class_index = static_cast<std::uint32_t>(cls);
+    rec.prog = std::move(j.prog);
+    rec.live = true;
+    ++live_jobs_;
+    ++result_.jobs_arrived;
+    ++result_.queued_items;
+    enqueue_now(run_item{{}, slot, origin::reactor, 0});
+    pull_next_job();
+}
+
+void engine::liveness_failure(const std::string& why) {
+    std::string msg = "liveness: " + why + "; " + std::to_string(live_jobs_) +
+                      " job(s) never completed at virtual time " + std::to_string(now_ns_) +
+                      " ns";
+    for (const auto& c : channels_) {
+        if (!c.blocked.empty() || !c.items.empty()) {
+            msg += "; channel " + c.decl.name + ": " + std::to_string(c.items.size()) + "/" +
+                   std::to_string(c.decl.capacity) + " items, " +
+                   std::to_string(c.blocked.size()) + " sender(s) blocked, " +
+                   std::to_string(c.waiting.size()) + " consumer(s) waiting";
+        }
+    }
+    throw liveness_error(msg);
+}
+
+run_result engine::run() {
+    rt::frame_resource_scope frames_scope(frames_);
+    rt::executor* previous_executor = rt::current_executor();
+    rt::set_current_executor(this);
+    struct restore_executor {
+        rt::executor* previous;
+        ~restore_executor() { rt::set_current_executor(previous); }
+    } restore{previous_executor};
+
+    // Stage consumers exist from the start and wait on their empty channels.
+    current_ = &workers_.front();
+    for (std::uint32_t ch = 0; ch < channels_.size(); ++ch) {
+        for (std::uint32_t k = 0; k < channels_[ch].decl.consumers; ++k) {
+            consumers_.push_back(stage_consumer(*this, ch));
+            consumers_.back().handle().resume();
+        }
+    }
+    workers_.front().pending_ns = 0;
+    for (auto& w : workers_) idle_.push_back(w.id);
+
+    pull_next_job();
+    std::uint64_t events = 0;
+    while (!events_.empty()) {
+        std::pop_heap(events_.begin(), events_.end(), event_later{});
+        const event ev = events_.back();
+        events_.pop_back();
+        now_ns_ = ev.time_ns;
+        ++events;
+        hash_word(ev.time_ns);
+        hash_word((static_cast<std::uint64_t>(ev.kind) << 32) | ev.worker);
+        switch (ev.kind) {
+            case ev_kind::arrival:
+                arrive();
+                break;
+            case ev_kind::enqueue:
+                enqueue_now(run_item{coroutine_handle<>::from_address(ev.handle), 0,
+                                     origin::posted, 0});
+                break;
+            case ev_kind::io_complete:
+                ++result_.queued_items;
+                enqueue_now(run_item{coroutine_handle<>::from_address(ev.handle), 0,
+                                     origin::reactor, 0});
+                break;
+            case ev_kind::worker_free:
+                dispatch(workers_[ev.worker]);
+                break;
+            case ev_kind::worker_resume: {
+                worker_state& w = workers_[ev.worker];
+                const auto h = w.continuation;
+                w.continuation = {};
+                w.pending_ns = 0;
+                run_slices(w, h);
+                break;
+            }
+        }
+        if (++since_progress_ > config_.stall_events_max) {
+            liveness_failure("no job completed in " + std::to_string(config_.stall_events_max) +
+                             " events");
+        }
+        if (config_.on_progress && events % config_.progress_every_events == 0) {
+            config_.on_progress(progress{events, result_.jobs_completed, now_ns_});
+        }
+    }
+    if (live_jobs_ > 0) liveness_failure("no event left to run");
+
+    result_.events = events;
+    result_.seed = config_.seed;
+    result_.pump = config_.pump.to_string();
+    result_.frames = config_.frames.to_string();
+    result_.when_all = pol::to_string(config_.when_all);
+    result_.costs = config_.costs.name;
+    result_.workers = config_.workers;
+    const auto summarize = [](const histogram& h) {
+        return latency_summary{h.count(),         h.mean(),          h.quantile(0.50),
+                               h.quantile(0.90),  h.quantile(0.99),  h.quantile(0.999),
+                               h.max()};
+    };
+    result_.latency = summarize(latency_);
+    result_.queue_wait = summarize(queue_wait_);
+    for (std::size_t i = 0; i < class_hist_.size(); ++i) {
+        result_.classes[i].latency = summarize(*class_hist_[i]);
+    }
+    const std::uint64_t span_ns = result_.last_completion_ns - result_.first_arrival_ns;
+    result_.throughput_jobs_per_s =
+        span_ns == 0 ? 0.0
+                     : static_cast<double>(result_.jobs_completed) * 1e9 /
+                           static_cast<double>(span_ns);
+    for (const auto& w : workers_) {
+        const auto& p = w.pump.counters();
+        auto& t = result_.pump_counters;
+        t.cycles += p.cycles;
+        t.inline_granted += p.inline_granted;
+        t.inline_refused += p.inline_refused;
+        t.budget_exhausted += p.budget_exhausted;
+        t.unassisted_capped += p.unassisted_capped;
+        t.cap_doubled += p.cap_doubled;
+        t.cap_reset += p.cap_reset;
+        result_.busy_ns += w.busy_ns;
+    }
+    result_.source_stats = source_.stats();
+
+    teardown();
+    auto& f = result_.frames_result;
+    if (recycler_) {
+        for (const auto& w : workers_) f.counters += w.cache.counters;
+    } else {
+        f.counters = heap_->counters();
+    }
+    f.peak_outstanding = frames_->peak_outstanding();
+    f.outstanding_at_end = frames_->outstanding();
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash_));
+    result_.event_hash = hex;
+    result_.final_draw = rng_.next_u64();
+    return result_;
+}
+
+void engine::teardown() noexcept {
+    if (torn_down_) return;
+    torn_down_ = true;
+    current_ = &workers_.front();
+    // Every coroutine still alive (a deadlocked job, the stage consumers) is destroyed here;
+    // children owned by a parent's when_all go with the parent.
+    for (auto& rec : jobs_) rec.root = rt::task<void>{};
+    consumers_.clear();
+    if (recycler_) {
+        for (auto& w : workers_) recycler_->drain(w.cache);
+    }
+}
+
+}  // namespace
+
+const char* liveness_error::kind() const noexcept { return "liveness"; }
+
+run_result simulate(traces::job_source& source, const sim_config& config) {
+    engine e(source, config);
+    return e.run();
+}
+
+}  // namespace schedlab::sim

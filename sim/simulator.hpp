@@ -1,0 +1,109 @@
+// The deterministic discrete-event simulator: N simulated workers share one FIFO run queue on
+// a virtual nanosecond clock; a simulated reactor delivers I/O completions and arrivals after
+// the times the workload gives. The workload's programs run as real coroutines of the core in
+// runtime/ (task, when_all, the frame hook), allocating real frames from the real policies.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "policies/frame_stash.hpp"
+#include "policies/frames.hpp"
+#include "policies/pump.hpp"
+#include "sim/cost_model.hpp"
+#include "traces/trace.hpp"
+
+namespace schedlab::sim {
+
+struct progress {
+    std::uint64_t events = 0;
+    std::uint64_t jobs_completed = 0;
+    std::uint64_t virtual_ns = 0;
+};
+
+struct sim_config {
+    policies::pump_spec pump = policies::pump_spec::parse("adaptive");
+    policies::frames_spec frames = policies::frames_spec::parse("recycling");
+    policies::when_all_frames when_all = policies::when_all_frames::shared;
+    std::uint32_t workers = 1;
+    std::uint64_t seed = 1;
+    cost_model costs;
+    // Liveness bound: this many events in a row without a job completing is a failure.
+    std::uint64_t stall_events_max = 200'000'000;
+    // Called every `progress_every_events` events; the simulator itself never reads a clock.
+    std::function<void(const progress&)> on_progress;
+    std::uint64_t progress_every_events = 1u << 20;
+};
+
+struct latency_summary {
+    std::uint64_t count = 0;
+    double mean_ns = 0;
+    std::uint64_t p50_ns = 0, p90_ns = 0, p99_ns = 0, p999_ns = 0, max_ns = 0;
+};
+
+struct class_result {
+    std::uint32_t id = 0;
+    std::string name;
+    latency_summary latency;
+};
+
+struct frame_result {
+    policies::frame_counters counters;
+    std::int64_t peak_outstanding = 0;
+    std::int64_t outstanding_at_end = 0;  // after every coroutine is gone: a leak if non-zero
+    std::uint64_t lock_waits = 0;
+    std::uint64_t lock_wait_ns = 0;
+    std::uint64_t stash_arenas = 0;
+    std::uint64_t stash_hits = 0;
+    std::uint64_t stash_overflows = 0;
+    // Trips to the global pool made while allocating a when_all child's frame.
+    std::uint64_t child_global_trips = 0;
+};
+
+struct run_result {
+    std::uint64_t seed = 0;
+    std::string pump, frames, when_all, costs;
+    std::uint32_t workers = 0;
+
+    std::uint64_t jobs_arrived = 0;
+    std::uint64_t jobs_completed = 0;
+    std::uint64_t first_arrival_ns = 0;
+    std::uint64_t last_completion_ns = 0;
+    double throughput_jobs_per_s = 0;
+    latency_summary latency;
+    latency_summary queue_wait;
+    std::vector<class_result> classes;
+
+    std::uint64_t inline_resumes = 0;
+    std::uint64_t posted_resumes = 0;  // already-complete operations the pump sent to the queue
+    std::uint64_t queued_items = 0;    // every item that went through the run queue
+    std::uint64_t max_inline_streak = 0;  // inline resumes in a row while work was queued
+    policies::pump_counters pump_counters;
+    frame_result frames_result;
+
+    std::uint64_t events = 0;
+    std::uint64_t busy_ns = 0;  // summed over workers
+    std::string event_hash;     // FNV-1a over every processed event, hex
+    std::uint64_t final_draw = 0;  // one value drawn from the run's random stream at its end
+
+    std::vector<std::pair<std::string, std::uint64_t>> source_stats;
+};
+
+// A workload that cannot finish: jobs left when no event remains, or no progress for the
+// configured number of events.
+class liveness_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+    const char* kind() const noexcept;
+};
+
+// Replays `source` under the configured policies. Throws traces::input_error for bad input
+// met while streaming, std::runtime_error for a liveness failure (the message says how many
+// jobs never finished and why).
+run_result simulate(traces::job_source& source, const sim_config& config);
+
+}  // namespace schedlab::sim
