@@ -34,6 +34,7 @@ struct run_item {
     std::uint32_t job = 0;
     origin from = origin::posted;
     std::uint64_t enqueued_ns = 0;
+    std::uint64_t flow = 0;  // identifies the item from its post to its pop, for timelines
 };
 
 enum class ev_kind : std::uint8_t { arrival, enqueue, worker_free, worker_resume, io_complete };
@@ -47,6 +48,7 @@ struct event {
     std::uint32_t worker;
     std::uint32_t job;
     void* handle;
+    std::uint64_t flow;
 };
 
 struct event_later {
@@ -156,7 +158,11 @@ private:
     friend struct sim_cache_seam;
 
     void schedule(ev_kind kind, std::uint64_t at_ns, std::uint32_t worker, std::uint32_t job,
-                  void* handle, origin from = origin::posted);
+                  void* handle, origin from = origin::posted, std::uint64_t flow = 0);
+    void observe(sim_event_kind kind, std::uint64_t t, std::uint32_t worker, std::uint64_t id,
+                 std::uint64_t value) {
+        if (config_.observer != nullptr) config_.observer->on_event({kind, t, worker, id, value});
+    }
     void enqueue_now(run_item item);
     void dispatch(worker_state& w);
     void run_slices(worker_state& w, coroutine_handle<> first);
@@ -209,6 +215,7 @@ private:
     run_result result_;
     std::uint64_t hash_ = 0xcbf29ce484222325ULL;
     std::uint64_t since_progress_ = 0;
+    std::uint64_t flow_seq_ = 0;
 };
 
 pol::thread_cache& sim_cache_seam::current() const noexcept { return e->current_worker().cache; }
@@ -361,8 +368,8 @@ engine::engine(traces::job_source& source, const sim_config& config)
 }
 
 void engine::schedule(ev_kind kind, std::uint64_t at_ns, std::uint32_t worker, std::uint32_t job,
-                      void* handle, origin from) {
-    events_.push_back(event{at_ns, rng_.next_u64(), kind, from, worker, job, handle});
+                      void* handle, origin from, std::uint64_t flow) {
+    events_.push_back(event{at_ns, rng_.next_u64(), kind, from, worker, job, handle, flow});
     std::push_heap(events_.begin(), events_.end(), event_later{});
 }
 
@@ -402,16 +409,19 @@ void engine::post(coroutine_handle<> h) noexcept {
     settle(w);
     w.pending_ns += config_.costs.post_ns;
     ++result_.queued_items;
+    const std::uint64_t flow = ++flow_seq_;
+    observe(sim_event_kind::posted, local_now(), w.id, flow, 0);
     if (w.pending_ns == 0) {
-        enqueue_now(run_item{h, 0, origin::posted, 0});
+        enqueue_now(run_item{h, 0, origin::posted, 0, flow});
     } else {
-        schedule(ev_kind::enqueue, local_now(), w.id, 0, h.address());
+        schedule(ev_kind::enqueue, local_now(), w.id, 0, h.address(), origin::posted, flow);
     }
 }
 
 void engine::enqueue_now(run_item item) {
     item.enqueued_ns = now_ns_;
     queue_.push_back(item);
+    observe(sim_event_kind::queue_length, now_ns_, UINT32_MAX, 0, queue_.size());
     if (!idle_.empty()) {
         // Which idle worker wakes is a choice the seed makes.
         const auto pick = static_cast<std::size_t>(rng_.below(idle_.size()));
@@ -428,6 +438,7 @@ void engine::begin_compute(coroutine_handle<> h, std::uint64_t duration_ns) {
     settle(w);
     w.continuation = h;
     w.mode = worker_mode::computing;
+    observe(sim_event_kind::compute_begin, local_now(), w.id, 0, duration_ns);
     schedule(ev_kind::worker_resume, local_now() + duration_ns, w.id, 0, nullptr);
     w.busy_ns += w.pending_ns + duration_ns;
     w.pending_ns = 0;
@@ -436,8 +447,10 @@ void engine::begin_compute(coroutine_handle<> h, std::uint64_t duration_ns) {
 void engine::begin_io(coroutine_handle<> h, std::uint64_t latency_ns) {
     worker_state& w = *current_;
     settle(w);
+    const std::uint64_t flow = ++flow_seq_;
+    observe(sim_event_kind::posted, local_now() + latency_ns, UINT32_MAX, flow, 1);
     schedule(ev_kind::io_complete, local_now() + latency_ns, w.id, 0, h.address(),
-             origin::reactor);
+             origin::reactor, flow);
 }
 
 bool engine::try_inline_ready() {
@@ -445,6 +458,7 @@ bool engine::try_inline_ready() {
     if (w.pump.try_inline(local_now())) {
         w.pending_ns += config_.costs.inline_resume_ns;
         ++result_.inline_resumes;
+        observe(sim_event_kind::inline_resume, local_now(), w.id, 0, 0);
         if (!queue_.empty()) {
             ++w.inline_streak;
             result_.max_inline_streak = std::max(result_.max_inline_streak, w.inline_streak);
@@ -535,6 +549,7 @@ void engine::job_done(std::uint32_t job) {
     result_.last_completion_ns = std::max(result_.last_completion_ns, t);
     hash_word(rec.seq);
     hash_word(latency_ns);
+    observe(sim_event_kind::job_done, t, current_->id, rec.seq, latency_ns);
     since_progress_ = 0;
     // The segment that called this is still running; the record goes after the slice.
     completed_jobs_.push_back(job);
@@ -572,6 +587,12 @@ coroutine_handle<> engine::pop_for(worker_state& w) {
     // Unassisted: work is still queued after this pop and no idle worker is left to wake.
     const bool unassisted = !queue_.empty() && idle_.empty();
     queue_wait_.add(now_ns_ - item.enqueued_ns);
+    if (config_.observer != nullptr) {
+        observe(sim_event_kind::popped, now_ns_, w.id, item.flow, now_ns_ - item.enqueued_ns);
+        observe(sim_event_kind::queue_length, now_ns_, UINT32_MAX, 0, queue_.size());
+        observe(sim_event_kind::slice_begin, now_ns_, w.id, item.h ? 0 : jobs_[item.job].seq,
+                item.from == origin::reactor ? 1 : 0);
+    }
     w.pump.on_queued_start(unassisted, now_ns_);
     w.inline_streak = 0;
     w.pending_ns = config_.costs.pop_ns +
@@ -590,6 +611,11 @@ void engine::run_slices(worker_state& w, coroutine_handle<> first) {
         reap_roots();
         if (w.mode == worker_mode::computing) return;
         w.busy_ns += w.pending_ns;
+        if (config_.observer != nullptr) {
+            observe(sim_event_kind::frames_outstanding, local_now(), w.id, 0,
+                    static_cast<std::uint64_t>(frames_->outstanding()));
+            observe(sim_event_kind::slice_end, local_now(), w.id, 0, 0);
+        }
         if (w.pending_ns > 0) {
             schedule(ev_kind::worker_free, local_now(), w.id, 0, nullptr);
             w.pending_ns = 0;
@@ -659,7 +685,9 @@ void engine::arrive() {
     ++live_jobs_;
     ++result_.jobs_arrived;
     ++result_.queued_items;
-    enqueue_now(run_item{{}, slot, origin::reactor, 0});
+    const std::uint64_t flow = ++flow_seq_;
+    observe(sim_event_kind::posted, now_ns_, UINT32_MAX, flow, 1);
+    enqueue_now(run_item{{}, slot, origin::reactor, 0, flow});
     pull_next_job();
 }
 
@@ -714,12 +742,12 @@ run_result engine::run() {
                 break;
             case ev_kind::enqueue:
                 enqueue_now(run_item{coroutine_handle<>::from_address(ev.handle), 0,
-                                     origin::posted, 0});
+                                     origin::posted, 0, ev.flow});
                 break;
             case ev_kind::io_complete:
                 ++result_.queued_items;
                 enqueue_now(run_item{coroutine_handle<>::from_address(ev.handle), 0,
-                                     origin::reactor, 0});
+                                     origin::reactor, 0, ev.flow});
                 break;
             case ev_kind::worker_free:
                 dispatch(workers_[ev.worker]);

@@ -25,6 +25,33 @@ struct progress {
     std::uint64_t virtual_ns = 0;
 };
 
+// What a timeline or a checker sees of a run, in the order it happens. Times are virtual.
+enum class sim_event_kind : std::uint8_t {
+    slice_begin,    // a worker starts running: value 1 if the item came from the reactor
+    slice_end,      // the worker leaves its coroutines (to the queue, idle or an overhead wait)
+    compute_begin,  // value: the compute's duration in ns; the worker stays busy
+    posted,         // id: the item's flow id; value 1 if from the reactor
+    popped,         // id: the flow id; value: how long it waited in the queue
+    inline_resume,  // an already-complete operation resumed inline on this worker
+    queue_length,   // value: items in the run queue after a change
+    frames_outstanding,  // value: frames allocated and not yet freed, at a slice's end
+    job_done,       // id: the job's sequence number; value: its latency in ns
+};
+
+struct sim_event {
+    sim_event_kind kind;
+    std::uint64_t time_ns;
+    std::uint32_t worker;  // UINT32_MAX for the reactor
+    std::uint64_t id;
+    std::uint64_t value;
+};
+
+class sim_observer {
+public:
+    virtual ~sim_observer() = default;
+    virtual void on_event(const sim_event& e) = 0;
+};
+
 struct sim_config {
     policies::pump_spec pump = policies::pump_spec::parse("adaptive");
     policies::frames_spec frames = policies::frames_spec::parse("recycling");
@@ -37,6 +64,8 @@ struct sim_config {
     // Called every `progress_every_events` events; the simulator itself never reads a clock.
     std::function<void(const progress&)> on_progress;
     std::uint64_t progress_every_events = 1u << 20;
+    // Sees every run event; not owned. Null costs one branch per event.
+    sim_observer* observer = nullptr;
 };
 
 struct latency_summary {
