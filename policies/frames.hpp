@@ -73,11 +73,17 @@ struct thread_cache {
     frame_counters counters;
 };
 
-// A lock for single-threaded use (the simulator), which charges nothing itself.
+// A lock for single-threaded use, which charges nothing. A lock type that declares
+// `single_threaded = true` (this one, or the simulator's virtual-time lock) tells the recycler
+// that plain counters are enough.
 struct null_lock {
+    static constexpr bool single_threaded = true;
     void lock() noexcept {}
     void unlock() noexcept {}
 };
+
+template <class L>
+concept single_threaded_lock = requires { L::single_threaded; } && L::single_threaded;
 
 // Interface the simulator and tests read without knowing the seams.
 class frame_resource : public std::pmr::memory_resource {
@@ -109,7 +115,7 @@ private:
 // Lock: BasicLockable guarding the global pool.
 template <class CacheSeam, class Lock = std::mutex>
 class recycling_resource final : public frame_resource {
-    static constexpr bool single_threaded = std::is_same_v<Lock, null_lock>;
+    static constexpr bool single_threaded = single_threaded_lock<Lock>;
     using count_type =
         std::conditional_t<single_threaded, std::int64_t, std::atomic<std::int64_t>>;
 
