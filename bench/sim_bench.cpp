@@ -88,11 +88,12 @@ int main(int argc, char** argv) {
         const auto t0 = std::chrono::steady_clock::now();
         const auto r = sim::simulate(*src, c);
         const double s = seconds_since(t0);
-        std::printf("replay of 10M-job trace: %llu jobs, %llu events in %.2f s (%.2f M events/s),"
-                    " peak RSS %ld KiB (before replay %ld KiB)\n",
-                    static_cast<unsigned long long>(r.jobs_completed),
-                    static_cast<unsigned long long>(r.events), s,
-                    static_cast<double>(r.events) / s / 1e6, peak_rss_kib(), before);
+        std::printf(
+            "replay of 10M-job trace: %llu jobs, %llu events in %.2f s (%.2f M events/s),"
+            " peak RSS %ld KiB (before replay %ld KiB)\n",
+            static_cast<unsigned long long>(r.jobs_completed),
+            static_cast<unsigned long long>(r.events), s, static_cast<double>(r.events) / s / 1e6,
+            peak_rss_kib(), before);
         std::remove(path.c_str());
         return 0;
     }

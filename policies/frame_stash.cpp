@@ -7,7 +7,9 @@ namespace schedlab::policies {
 
 namespace {
 constexpr std::size_t slot_align = alignof(std::max_align_t);
-constexpr std::size_t round_up_64(std::size_t n) { return (n + 63) & ~std::size_t{63}; }
+constexpr std::size_t round_up_64(std::size_t n) {
+    return (n + 63) & ~std::size_t{63};
+}
 }  // namespace
 
 frame_stash::~frame_stash() {

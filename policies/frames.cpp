@@ -57,13 +57,13 @@ void* heap_resource::do_allocate(std::size_t bytes, std::size_t alignment) {
     ++counters_.allocations;
     ++counters_.heap_fallbacks;
     if (++outstanding_ > peak_) peak_ = outstanding_;
-    return ::operator new(bytes, std::align_val_t{alignment});
+    return ::operator new (bytes, std::align_val_t{alignment});
 }
 
 void heap_resource::do_deallocate(void* p, std::size_t, std::size_t alignment) {
     ++counters_.deallocations;
     --outstanding_;
-    ::operator delete(p, std::align_val_t{alignment});
+    ::operator delete (p, std::align_val_t{alignment});
 }
 
 }  // namespace schedlab::policies

@@ -22,7 +22,9 @@ inline constexpr std::size_t frame_class_count = 6;  // 64, 128, ..., 2048 bytes
 inline constexpr std::size_t frame_class_min_bytes = 64;
 inline constexpr std::size_t frame_class_max_bytes = 2048;
 
-constexpr std::size_t frame_class_bytes(std::size_t cls) { return frame_class_min_bytes << cls; }
+constexpr std::size_t frame_class_bytes(std::size_t cls) {
+    return frame_class_min_bytes << cls;
+}
 
 // The size class that holds `bytes`, or frame_class_count when it is larger than any class.
 constexpr std::size_t frame_class_of(std::size_t bytes) {
@@ -83,7 +85,10 @@ struct null_lock {
 };
 
 template <class L>
-concept single_threaded_lock = requires { L::single_threaded; } && L::single_threaded;
+concept single_threaded_lock = requires {
+    L::single_threaded;
+}
+&&L::single_threaded;
 
 // Interface the simulator and tests read without knowing the seams.
 class frame_resource : public std::pmr::memory_resource {
@@ -116,11 +121,12 @@ private:
 template <class CacheSeam, class Lock = std::mutex>
 class recycling_resource final : public frame_resource {
     static constexpr bool single_threaded = single_threaded_lock<Lock>;
-    using count_type =
-        std::conditional_t<single_threaded, std::int64_t, std::atomic<std::int64_t>>;
+    using count_type = std::conditional_t<single_threaded, std::int64_t, std::atomic<std::int64_t>>;
 
 public:
-    recycling_resource(const frames_spec& spec, CacheSeam seam, Lock lock = Lock{})
+    // A lock that cannot be moved (std::mutex) is built in place.
+    recycling_resource(const frames_spec& spec, CacheSeam seam) : spec_(spec), seam_(seam) {}
+    recycling_resource(const frames_spec& spec, CacheSeam seam, Lock lock)
         : spec_(spec), seam_(seam), lock_(std::move(lock)) {}
 
     recycling_resource(const recycling_resource&) = delete;
@@ -153,7 +159,7 @@ private:
         ++cache.counters.allocations;
         if (cls == frame_class_count || alignment > alignof(std::max_align_t)) {
             ++cache.counters.oversize;
-            return ::operator new(bytes, std::align_val_t{alignment});
+            return ::operator new (bytes, std::align_val_t{alignment});
         }
         auto& local = cache.buckets[cls];
         if (local.head != nullptr) {
@@ -181,7 +187,7 @@ private:
             }
         }
         ++cache.counters.heap_fallbacks;
-        return ::operator new(frame_class_bytes(cls), std::align_val_t{alignof(std::max_align_t)});
+        return ::operator new (frame_class_bytes(cls), std::align_val_t{alignof(std::max_align_t)});
     }
 
     void do_deallocate(void* p, std::size_t bytes, std::size_t alignment) override {
@@ -190,7 +196,7 @@ private:
         thread_cache& cache = seam_.current();
         ++cache.counters.deallocations;
         if (cls == frame_class_count || alignment > alignof(std::max_align_t)) {
-            ::operator delete(p, std::align_val_t{alignment});
+            ::operator delete (p, std::align_val_t{alignment});
             return;
         }
         auto& local = cache.buckets[cls];
@@ -224,7 +230,7 @@ private:
     static void release_chain(free_block* head) noexcept {
         while (head != nullptr) {
             free_block* next = head->next;
-            ::operator delete(head, std::align_val_t{alignof(std::max_align_t)});
+            ::operator delete (head, std::align_val_t{alignof(std::max_align_t)});
             head = next;
         }
     }
@@ -237,8 +243,8 @@ private:
             // Relaxed: these are statistics, no other memory is published through them.
             const auto now = outstanding_.fetch_add(delta, std::memory_order_relaxed) + delta;
             auto seen = peak_.load(std::memory_order_relaxed);
-            while (now > seen && !peak_.compare_exchange_weak(seen, now,
-                                                              std::memory_order_relaxed)) {
+            while (now > seen &&
+                   !peak_.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
             }
         }
     }

@@ -98,8 +98,8 @@ void pump::on_queued_start(bool unassisted, std::uint64_t now_ns) noexcept {
         // doubled cap, one that spent part goes back to the start, one that never asked
         // tells nothing and leaves the cap alone.
         if (granted_ > 0 && used_ == granted_) {
-            const std::uint32_t doubled = std::min<std::uint64_t>(std::uint64_t{cap_} * 2,
-                                                                  spec_.max);
+            const std::uint32_t doubled =
+                std::min<std::uint64_t>(std::uint64_t{cap_} * 2, spec_.max);
             if (doubled != cap_) ++counters_.cap_doubled;
             cap_ = doubled;
         } else if (used_ > 0) {

@@ -22,8 +22,12 @@ namespace detail {
 inline thread_local executor* executor_tls = nullptr;
 }
 
-inline executor* current_executor() noexcept { return detail::executor_tls; }
-inline void set_current_executor(executor* e) noexcept { detail::executor_tls = e; }
+inline executor* current_executor() noexcept {
+    return detail::executor_tls;
+}
+inline void set_current_executor(executor* e) noexcept {
+    detail::executor_tls = e;
+}
 
 // A scheduler as the pump sees it: an already-complete operation asks try_inline(); a refusal
 // posts the waiter.

@@ -11,14 +11,18 @@ namespace rt = schedlab::runtime;
 
 namespace {
 
-task<int> leaf(int v) { co_return v * 2; }
+task<int> leaf(int v) {
+    co_return v * 2;
+}
 
 task<int> nest(int depth) {
     if (depth == 0) co_return co_await leaf(1);
     co_return 1 + co_await nest(depth - 1);
 }
 
-task<void> store(int& out, task<int> t) { out = co_await std::move(t); }
+task<void> store(int& out, task<int> t) {
+    out = co_await std::move(t);
+}
 
 task<int> thrower() {
     throw std::runtime_error("boom");

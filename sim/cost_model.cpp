@@ -39,7 +39,8 @@ cost_model cost_model::zero() {
 }
 
 std::vector<std::pair<std::string, std::uint64_t>> cost_model::fields() const {
-    return {{"inline_resume_ns", inline_resume_ns}, {"post_ns", post_ns},
+    return {{"inline_resume_ns", inline_resume_ns},
+            {"post_ns", post_ns},
             {"pop_ns", pop_ns},
             {"reactor_ns", reactor_ns},
             {"wake_ns", wake_ns},

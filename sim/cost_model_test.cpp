@@ -1,9 +1,9 @@
 #include "sim/cost_model.hpp"
 
+#include <unistd.h>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
-#include <unistd.h>
 
 #include "traces/trace.hpp"
 
@@ -38,8 +38,8 @@ TEST_CASE("a cost file with an unknown key or a bad number names the line") {
     CHECK_THROWS_WITH(cost_model::load(path), Catch::Contains("line 2") && Catch::Contains("key"));
     std::remove(path.c_str());
     const auto bad = write_temp("post_ns = -5\n");
-    CHECK_THROWS_WITH(cost_model::load(bad), Catch::Contains("line 1") &&
-                                                 Catch::Contains("post_ns"));
+    CHECK_THROWS_WITH(cost_model::load(bad),
+                      Catch::Contains("line 1") && Catch::Contains("post_ns"));
     std::remove(bad.c_str());
     CHECK_THROWS_AS(cost_model::load("/nonexistent/costs"), schedlab::traces::input_error);
 }

@@ -1,5 +1,6 @@
 // The schedlab command as a user meets it: real captures, determinism to the byte, and a
 // clear error with exit status 2 for every kind of bad input.
+#include <sys/wait.h>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -8,7 +9,6 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 
 namespace fs = std::filesystem;
 
@@ -49,7 +49,9 @@ outcome run(const std::string& args, const scratch& s) {
     return o;
 }
 
-std::string data(const std::string& name) { return std::string(SCHEDLAB_DATA_DIR) + "/" + name; }
+std::string data(const std::string& name) {
+    return std::string(SCHEDLAB_DATA_DIR) + "/" + name;
+}
 
 void write(const fs::path& p, const std::string& body) {
     std::ofstream(p, std::ios::binary) << body;
@@ -59,8 +61,9 @@ void write(const fs::path& p, const std::string& body) {
 
 TEST_CASE("the same replay twice gives byte-identical JSON") {
     scratch s;
-    REQUIRE(run("gen fanout width=16 --jobs 300 --seed 4 -o " + (s / "f.trace").string(), s)
-                .status == 0);
+    REQUIRE(
+        run("gen fanout width=16 --jobs 300 --seed 4 -o " + (s / "f.trace").string(), s).status ==
+        0);
     const std::string cmd = "replay " + (s / "f.trace").string() + " --workers 3 --json -q";
     const auto a = run(cmd, s);
     const auto b = run(cmd, s);
@@ -77,16 +80,16 @@ TEST_CASE("replay JSON carries every documented field") {
     const auto o = run("replay " + data("http_1000_requests.pcap") + " --json -q", s);
     REQUIRE(o.status == 0);
     const auto j = nlohmann::json::parse(o.out);
-    for (const char* key : {"seed", "policies", "jobs_completed", "throughput_jobs_per_s",
-                            "latency_ns", "queue_wait_ns", "inline_resumes", "posted_resumes",
-                            "frames", "classes", "event_hash"}) {
+    for (const char* key :
+         {"seed", "policies", "jobs_completed", "throughput_jobs_per_s", "latency_ns",
+          "queue_wait_ns", "inline_resumes", "posted_resumes", "frames", "classes", "event_hash"}) {
         CHECK(j.contains(key));
     }
     for (const char* key : {"mean", "p50", "p90", "p99", "p999", "max"}) {
         CHECK(j["latency_ns"].contains(key));
     }
-    for (const char* key : {"allocations", "local_hits", "global_trips", "heap_fallbacks",
-                            "peak_outstanding"}) {
+    for (const char* key :
+         {"allocations", "local_hits", "global_trips", "heap_fallbacks", "peak_outstanding"}) {
         CHECK(j["frames"].contains(key));
     }
     CHECK(j["queue_wait_ns"].contains("p99"));
@@ -95,7 +98,7 @@ TEST_CASE("replay JSON carries every documented field") {
 
 TEST_CASE("every real capture replays one job per frame") {
     const std::pair<const char*, int> captures[] = {
-        {"http_dns_browsing.pcap", 4631}, {"modbus_polling.pcap", 13622},
+        {"http_dns_browsing.pcap", 4631},  {"modbus_polling.pcap", 13622},
         {"http_1000_requests.pcap", 4102}, {"smb2_line_rate_burst.pcap", 3138},
         {"tls_browsing.pcap", 7451},       {"vnc_session.pcapng", 4551}};
     scratch s;
@@ -175,16 +178,14 @@ TEST_CASE("a failed write leaves no half-written output file") {
     scratch s;
     write(s / "bad.trace", "schedlab-trace 1\njob 0 0 : compute 5\njob 1 0 : bogus\n");
     const auto out = s / "result.json";
-    const auto o = run("replay " + (s / "bad.trace").string() + " --json -q -o " + out.string(),
-                       s);
+    const auto o = run("replay " + (s / "bad.trace").string() + " --json -q -o " + out.string(), s);
     CHECK(o.status == 2);
     CHECK_FALSE(fs::exists(out));
     // A capture cut in the middle of a frame, imported to a trace: nothing is left behind.
     const std::string whole = slurp(data("http_1000_requests.pcap"));
     write(s / "cut.pcap", whole.substr(0, whole.size() / 2 + 3));
     const auto trace = s / "out.trace";
-    CHECK(run("import pcap " + (s / "cut.pcap").string() + " -o " + trace.string(), s).status ==
-          2);
+    CHECK(run("import pcap " + (s / "cut.pcap").string() + " -o " + trace.string(), s).status == 2);
     CHECK_FALSE(fs::exists(trace));
     for (const auto& entry : fs::directory_iterator(s.dir)) {
         CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);
@@ -194,8 +195,8 @@ TEST_CASE("a failed write leaves no half-written output file") {
 TEST_CASE("bad policy specs and options exit 2") {
     scratch s;
     const auto input = data("modbus_polling.pcap");
-    for (const std::string args : {"--pump fast", "--frames slab", "--when-all mine",
-                                   "--workers 0", "--costs /nonexistent", "--pump fixed:-3"}) {
+    for (const std::string args : {"--pump fast", "--frames slab", "--when-all mine", "--workers 0",
+                                   "--costs /nonexistent", "--pump fixed:-3"}) {
         const auto o = run("replay " + input + " -q " + args, s);
         INFO(args << ": " << o.err);
         CHECK(o.status == 2);

@@ -1,10 +1,10 @@
 #include "tools/output_file.hpp"
 
+#include <unistd.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace schedlab::tools {
 
