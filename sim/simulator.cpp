@@ -1,6 +1,7 @@
 #include "sim/simulator.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <coroutine>
 #include <cstdio>
@@ -41,8 +42,8 @@ enum class ev_kind : std::uint8_t { arrival, enqueue, worker_free, worker_resume
 
 struct event {
     std::uint64_t time_ns;
-    std::uint64_t tiebreak;  // drawn from the seeded stream: events due together run in an order
-                             // the seed chooses, and every such order is legal
+    std::uint64_t seq;  // insertion order: events due together are offered to the chooser in
+                        // this canonical order, and every order it picks is legal
     ev_kind kind;
     origin from;
     std::uint32_t worker;
@@ -54,7 +55,7 @@ struct event {
 struct event_later {
     bool operator()(const event& a, const event& b) const noexcept {
         if (a.time_ns != b.time_ns) return a.time_ns > b.time_ns;
-        return a.tiebreak > b.tiebreak;
+        return a.seq > b.seq;
     }
 };
 
@@ -69,10 +70,16 @@ struct worker_state {
     worker_mode mode = worker_mode::idle;
     std::uint64_t pending_ns = 0;  // overhead charged since `now` in the current slice
     std::uint64_t inline_streak = 0;
+    bool cycle_unassisted = false;
     std::uint64_t busy_ns = 0;
     // What settle() has already charged for.
     std::uint64_t charged_local_hits = 0;
     std::uint64_t charged_heap = 0;
+    // What the checks have already seen of this worker's pool traffic.
+    std::uint64_t seen_trips = 0;
+    std::uint64_t seen_heap_fallbacks = 0;
+    std::array<std::uint64_t, pol::frame_class_count> seen_trips_by_class{};
+    std::uint32_t last_trip_class = 0;
 };
 
 struct hand_off {
@@ -126,7 +133,7 @@ struct sim_lock {
 
 using sim_recycler = pol::recycling_resource<sim_cache_seam, sim_lock>;
 
-class engine final : public rt::executor {
+class engine final : public rt::executor, public state_view {
 public:
     engine(traces::job_source& source, const sim_config& config);
     engine(const engine&) = delete;
@@ -146,9 +153,23 @@ public:
     bool receive_ready(std::uint32_t ch);
     void receive_suspend(std::uint32_t ch, coroutine_handle<> h);
     std::optional<hand_off> take_item(std::uint32_t ch);
-    bool private_stash() const noexcept { return config_.when_all == pol::when_all_frames::private_; }
-    std::uint64_t global_trips_now() const noexcept { return current_->cache.counters.global_trips; }
+    bool private_stash() const noexcept {
+        return config_.when_all == pol::when_all_frames::private_;
+    }
+    std::uint64_t global_trips_now() const noexcept {
+        return current_->cache.counters.global_trips;
+    }
     void note_fanout(std::uint64_t child_trips, const pol::stash_counters* stash);
+    // The job whose coroutine runs now, for the checks' reports.
+    void at_job(std::uint32_t job) noexcept { current_job_ = job; }
+    bool checking() const noexcept { return checks_on_; }
+    bool lose_wakeup_next_fanout();
+    void check_children_done(const std::vector<coroutine_handle<>>& children);
+    void check_fanout(std::uint64_t child_trips, const pol::stash_counters* stash,
+                      std::size_t slots);
+    // Records the first failed property; the run stops once the running slice returns.
+    void fail(const char* property, std::uint32_t worker, const std::string& what);
+    std::uint64_t fingerprint() const override;
 
     worker_state& current_worker() noexcept { return *current_; }
     std::uint64_t local_now() const noexcept { return now_ns_ + current_->pending_ns; }
@@ -175,6 +196,20 @@ private:
     void release_job(std::uint32_t job);
     void teardown() noexcept;
     void hash_word(std::uint64_t v) noexcept { hash_ = (hash_ ^ v) * 0x100000001b3ULL; }
+    std::uint32_t choose(choice_kind kind, std::uint32_t arity, const std::uint32_t* entities);
+    event take_next_event();
+    void check_slice_end(worker_state& w);
+    void check_inline(worker_state& w);
+    void make_idle(worker_state& w) {
+        w.mode = worker_mode::idle;
+        idle_.insert(std::lower_bound(idle_.begin(), idle_.end(), w.id), w.id);
+    }
+    void note_pool_traffic(worker_state& w);
+    void check_end();
+    std::uint64_t running_job_seq() const noexcept;
+    void throw_if_failed() const {
+        if (violation_) throw *violation_;
+    }
     [[noreturn]] void liveness_failure(const std::string& why);
 
     static coroutine_handle<> root_done(void* ctx, rt::detail::promise_base&) noexcept;
@@ -182,7 +217,17 @@ private:
     traces::job_source& source_;
     sim_config config_;
     traces::seeded_rng rng_;
-    std::vector<event> events_;
+    std::vector<event> events_;  // a heap of events due after now_ns_
+    std::vector<event> tied_;    // events due at now_ns_, in insertion order
+    std::uint64_t event_seq_ = 0;
+    std::vector<std::uint32_t> entities_;  // per option of the choice being made
+    std::uint64_t choice_count_ = 0;
+    bool checks_on_ = false;
+    std::optional<property_violation> violation_;
+    std::uint32_t current_job_ = UINT32_MAX;
+    std::uint64_t fanout_seq_ = 0;
+    std::uint64_t global_trips_total_ = 0;
+    std::unique_ptr<pol::frame_resource> wrapped_frames_;
     std::uint64_t now_ns_ = 0;
     std::deque<worker_state> workers_;
     worker_state* current_ = nullptr;
@@ -218,8 +263,12 @@ private:
     std::uint64_t flow_seq_ = 0;
 };
 
-pol::thread_cache& sim_cache_seam::current() const noexcept { return e->current_worker().cache; }
-void sim_lock::lock() noexcept { e->charge_lock(); }
+pol::thread_cache& sim_cache_seam::current() const noexcept {
+    return e->current_worker().cache;
+}
+void sim_lock::lock() noexcept {
+    e->charge_lock();
+}
 
 // ---- the awaitables the workload's programs use ----
 
@@ -273,23 +322,94 @@ struct receive_awaiter {
 rt::task<void> run_steps(engine& e, std::uint32_t job, const traces::program* prog,
                          std::uint32_t pc, bool top_level);
 
+// A when_all that loses the parent's wake-up when the test hook says so: the checker's
+// liveness property must catch it. Only sim_test_hooks::lose_wakeup selects it.
+struct lossy_join {
+    engine* e;
+    std::size_t remaining = 0;
+    std::coroutine_handle<> parent;
+    bool lose = false;
+    static coroutine_handle<> child_done(void* ctx, rt::detail::promise_base&) noexcept {
+        auto* j = static_cast<lossy_join*>(ctx);
+        if (--j->remaining > 0 || j->lose) return std::noop_coroutine();
+        return j->parent;
+    }
+};
+
+struct lossy_when_all {
+    lossy_join& join;
+    std::vector<rt::task<void>>& kids;
+    bool await_ready() const noexcept { return kids.empty(); }
+    void await_suspend(coroutine_handle<> parent) {
+        join.parent = parent;
+        join.remaining = kids.size();
+        for (auto& k : kids) k.handle().promise().on_done = {&lossy_join::child_done, &join};
+        for (auto& k : kids) join.e->post(k.handle());
+    }
+    void await_resume() const noexcept {}
+};
+
 // A fan-out lives in its own frame, as a function that calls when_all does, so the frame of
 // every other step stays small.
 rt::task<void> run_fanout(engine& e, std::uint32_t job, const traces::step& s) {
-    std::vector<rt::task<void>> kids;
-    kids.reserve(s.count);
     const std::uint64_t trips_before = e.global_trips_now();
+    const bool lose = e.lose_wakeup_next_fanout();
     if (e.private_stash()) {
         pol::frame_stash stash(s.count, rt::current_frame_resource());
-        auto launch = rt::when_all(stash);
-        for (std::uint32_t i = 0; i < s.count; ++i) kids.push_back(run_steps(e, job, s.sub, 0, false));
+        // Declared after the stash, so the children's frames go back before the stash does.
+        std::vector<rt::task<void>> kids;
+        kids.reserve(s.count);
+        {
+            auto launch = rt::when_all(stash);
+            for (std::uint32_t i = 0; i < s.count; ++i) {
+                kids.push_back(run_steps(e, job, s.sub, 0, false));
+            }
+        }
         const std::uint64_t child_trips = e.global_trips_now() - trips_before;
-        co_await launch(std::move(kids));
+        if (lose) {
+            lossy_join join{&e, 0, {}, true};
+            co_await lossy_when_all{join, kids};
+        } else if (e.checking()) {
+            // A named awaitable keeps the children alive, so the check can see that every
+            // one of them had finished when the parent resumed.
+            std::vector<coroutine_handle<>> handles;
+            handles.reserve(kids.size());
+            for (auto& k : kids) handles.push_back(k.handle());
+            auto all = rt::when_all(std::move(kids));
+            co_await all;
+            e.at_job(job);
+            e.check_children_done(handles);
+        } else {
+            co_await rt::when_all(std::move(kids));
+        }
+        e.at_job(job);
+        if (e.checking()) e.check_fanout(child_trips, &stash.counters(), s.count);
         e.note_fanout(child_trips, &stash.counters());
     } else {
-        for (std::uint32_t i = 0; i < s.count; ++i) kids.push_back(run_steps(e, job, s.sub, 0, false));
+        std::vector<rt::task<void>> kids;
+        kids.reserve(s.count);
+        for (std::uint32_t i = 0; i < s.count; ++i) {
+            kids.push_back(run_steps(e, job, s.sub, 0, false));
+        }
         const std::uint64_t child_trips = e.global_trips_now() - trips_before;
-        co_await rt::when_all(std::move(kids));
+        if (lose) {
+            lossy_join join{&e, 0, {}, true};
+            co_await lossy_when_all{join, kids};
+        } else if (e.checking()) {
+            // A named awaitable keeps the children alive, so the check can see that every
+            // one of them had finished when the parent resumed.
+            std::vector<coroutine_handle<>> handles;
+            handles.reserve(kids.size());
+            for (auto& k : kids) handles.push_back(k.handle());
+            auto all = rt::when_all(std::move(kids));
+            co_await all;
+            e.at_job(job);
+            e.check_children_done(handles);
+        } else {
+            co_await rt::when_all(std::move(kids));
+        }
+        e.at_job(job);
+        if (e.checking()) e.check_fanout(child_trips, nullptr, s.count);
         e.note_fanout(child_trips, nullptr);
     }
 }
@@ -297,6 +417,7 @@ rt::task<void> run_fanout(engine& e, std::uint32_t job, const traces::step& s) {
 rt::task<void> run_steps(engine& e, std::uint32_t job, const traces::program* prog,
                          std::uint32_t pc, bool top_level) {
     const auto& steps = prog->steps;
+    e.at_job(job);
     for (; pc < steps.size(); ++pc) {
         const traces::step& s = steps[pc];
         switch (s.kind) {
@@ -310,7 +431,9 @@ rt::task<void> run_steps(engine& e, std::uint32_t job, const traces::program* pr
                 for (std::uint32_t i = 0; i < s.count; ++i) {
                     pump_view view{e};
                     co_await rt::completed_operation<pump_view>(view);
+                    e.at_job(job);
                     co_await compute_awaiter{e, s.duration_ns};
+                    e.at_job(job);
                 }
                 break;
             case step_kind::call:
@@ -327,6 +450,7 @@ rt::task<void> run_steps(engine& e, std::uint32_t job, const traces::program* pr
                 co_await send_awaiter{e, s.channel, hand_off{job, prog, pc + 1}};
                 co_return;
         }
+        e.at_job(job);
     }
     if (top_level) e.job_done(job);
 }
@@ -353,10 +477,15 @@ engine::engine(traces::job_source& source, const sim_config& config)
         heap_ = std::make_unique<pol::heap_resource>();
         frames_ = heap_.get();
     } else {
-        recycler_ = std::make_unique<sim_recycler>(config_.frames, sim_cache_seam{this},
-                                                   sim_lock{this});
+        recycler_ =
+            std::make_unique<sim_recycler>(config_.frames, sim_cache_seam{this}, sim_lock{this});
         frames_ = recycler_.get();
     }
+    if (config_.test_hooks.wrap_frames) {
+        wrapped_frames_ = config_.test_hooks.wrap_frames(*frames_);
+        frames_ = wrapped_frames_.get();
+    }
+    checks_on_ = config_.checks.enabled;
     const auto& header = source_.header();
     class_index_.assign(65536, -1);
     for (const auto& c : header.classes) {
@@ -369,8 +498,60 @@ engine::engine(traces::job_source& source, const sim_config& config)
 
 void engine::schedule(ev_kind kind, std::uint64_t at_ns, std::uint32_t worker, std::uint32_t job,
                       void* handle, origin from, std::uint64_t flow) {
-    events_.push_back(event{at_ns, rng_.next_u64(), kind, from, worker, job, handle, flow});
+    const event ev{at_ns, event_seq_++, kind, from, worker, job, handle, flow};
+    if (at_ns == now_ns_) {
+        tied_.push_back(ev);  // joins the events due now, behind them
+        return;
+    }
+    events_.push_back(ev);
     std::push_heap(events_.begin(), events_.end(), event_later{});
+}
+
+std::uint32_t engine::choose(choice_kind kind, std::uint32_t arity, const std::uint32_t* entities) {
+    std::uint32_t pick;
+    if (config_.choices == nullptr) {
+        pick = static_cast<std::uint32_t>(rng_.below(arity));
+    } else {
+        pick = config_.choices->choose(choice_point{kind, choice_count_, now_ns_, arity, entities},
+                                       *this);
+        if (pick >= arity) {
+            throw schedule_divergence("chooser picked option " + std::to_string(pick) + " of " +
+                                      std::to_string(arity) + " at choice " +
+                                      std::to_string(choice_count_));
+        }
+    }
+    ++choice_count_;
+    if (config_.record_choices) result_.choices.push_back(recorded_choice{arity, pick});
+    hash_word(0x63686f6963650000ULL | pick);
+    return pick;
+}
+
+event engine::take_next_event() {
+    if (tied_.empty()) {
+        std::pop_heap(events_.begin(), events_.end(), event_later{});
+        const event first = events_.back();
+        events_.pop_back();
+        if (events_.empty() || events_.front().time_ns != first.time_ns) return first;
+        // Several events are due at this time: they form the tied set, in insertion order.
+        tied_.push_back(first);
+        while (!events_.empty() && events_.front().time_ns == first.time_ns) {
+            std::pop_heap(events_.begin(), events_.end(), event_later{});
+            tied_.push_back(events_.back());
+            events_.pop_back();
+        }
+    }
+    std::size_t pick = 0;
+    if (tied_.size() > 1) {
+        entities_.clear();
+        for (const auto& ev : tied_) {
+            const bool reactor = ev.kind == ev_kind::arrival || ev.kind == ev_kind::io_complete;
+            entities_.push_back(reactor ? reactor_entity : ev.worker);
+        }
+        pick = choose(choice_kind::tie, static_cast<std::uint32_t>(tied_.size()), entities_.data());
+    }
+    const event ev = tied_[pick];
+    tied_.erase(tied_.begin() + static_cast<std::ptrdiff_t>(pick));
+    return ev;
 }
 
 void engine::settle(worker_state& w) noexcept {
@@ -382,6 +563,7 @@ void engine::settle(worker_state& w) noexcept {
                         (heap - w.charged_heap) * costs.heap_alloc_ns;
         w.charged_local_hits = c.local_hits;
         w.charged_heap = heap;
+        if (checks_on_ && c.heap_fallbacks != w.seen_heap_fallbacks) note_pool_traffic(w);
     } else {
         // One thread runs the simulation, so the heap's growth since the last settle is this
         // worker's.
@@ -402,6 +584,7 @@ void engine::charge_lock() {
     }
     w.pending_ns += wait + config_.costs.lock_hold_ns + config_.costs.global_trip_ns;
     lock_free_at_ns_ = t + wait + config_.costs.lock_hold_ns;
+    if (checks_on_) note_pool_traffic(w);
 }
 
 void engine::post(coroutine_handle<> h) noexcept {
@@ -423,11 +606,15 @@ void engine::enqueue_now(run_item item) {
     queue_.push_back(item);
     observe(sim_event_kind::queue_length, now_ns_, UINT32_MAX, 0, queue_.size());
     if (!idle_.empty()) {
-        // Which idle worker wakes is a choice the seed makes.
-        const auto pick = static_cast<std::size_t>(rng_.below(idle_.size()));
+        // Which idle worker wakes is a choice; idle_ is kept sorted by id so that an index
+        // means the same worker in equal states.
+        std::size_t pick = 0;
+        if (idle_.size() > 1) {
+            pick =
+                choose(choice_kind::wake, static_cast<std::uint32_t>(idle_.size()), idle_.data());
+        }
         const std::uint32_t id = idle_[pick];
-        idle_[pick] = idle_.back();
-        idle_.pop_back();
+        idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(pick));
         workers_[id].mode = worker_mode::waking;
         schedule(ev_kind::worker_free, now_ns_ + config_.costs.wake_ns, id, 0, nullptr);
     }
@@ -447,10 +634,16 @@ void engine::begin_compute(coroutine_handle<> h, std::uint64_t duration_ns) {
 void engine::begin_io(coroutine_handle<> h, std::uint64_t latency_ns) {
     worker_state& w = *current_;
     settle(w);
+    if (config_.io_jitter_ns > 0) {
+        const std::uint32_t reactor[io_jitter_levels] = {reactor_entity, reactor_entity,
+                                                         reactor_entity, reactor_entity};
+        const std::uint32_t level = choose(choice_kind::io_jitter, io_jitter_levels, reactor);
+        latency_ns += config_.io_jitter_ns * level / (io_jitter_levels - 1);
+    }
     const std::uint64_t flow = ++flow_seq_;
     observe(sim_event_kind::posted, local_now() + latency_ns, UINT32_MAX, flow, 1);
-    schedule(ev_kind::io_complete, local_now() + latency_ns, w.id, 0, h.address(),
-             origin::reactor, flow);
+    schedule(ev_kind::io_complete, local_now() + latency_ns, w.id, 0, h.address(), origin::reactor,
+             flow);
 }
 
 bool engine::try_inline_ready() {
@@ -463,6 +656,7 @@ bool engine::try_inline_ready() {
             ++w.inline_streak;
             result_.max_inline_streak = std::max(result_.max_inline_streak, w.inline_streak);
         }
+        if (checks_on_) check_inline(w);
         return true;
     }
     ++result_.posted_resumes;
@@ -595,8 +789,22 @@ coroutine_handle<> engine::pop_for(worker_state& w) {
     }
     w.pump.on_queued_start(unassisted, now_ns_);
     w.inline_streak = 0;
-    w.pending_ns = config_.costs.pop_ns +
-                   (item.from == origin::reactor ? config_.costs.reactor_ns : 0);
+    w.cycle_unassisted = unassisted;
+    if (item.h) {
+        current_job_ = UINT32_MAX;  // set again by the coroutine once it runs
+    } else {
+        current_job_ = item.job;
+    }
+    if (checks_on_ && config_.checks.max_queue_wait_ns > 0 &&
+        now_ns_ - item.enqueued_ns > config_.checks.max_queue_wait_ns) {
+        current_ = &w;
+        fail("starvation", w.id,
+             "an item waited " + std::to_string(now_ns_ - item.enqueued_ns) +
+                 " ns in the run queue (bound --max-queue-wait-ns " +
+                 std::to_string(config_.checks.max_queue_wait_ns) + ")");
+    }
+    w.pending_ns =
+        config_.costs.pop_ns + (item.from == origin::reactor ? config_.costs.reactor_ns : 0);
     current_ = &w;
     return item.h ? item.h : start_job(item.job);
 }
@@ -609,6 +817,8 @@ void engine::run_slices(worker_state& w, coroutine_handle<> first) {
         h.resume();
         settle(w);
         reap_roots();
+        if (checks_on_) check_slice_end(w);
+        if (violation_) return;  // the event loop throws it
         if (w.mode == worker_mode::computing) return;
         w.busy_ns += w.pending_ns;
         if (config_.observer != nullptr) {
@@ -624,8 +834,7 @@ void engine::run_slices(worker_state& w, coroutine_handle<> first) {
         }
         // No overhead to wait out: this worker takes the next item at the same instant.
         if (queue_.empty()) {
-            w.mode = worker_mode::idle;
-            idle_.push_back(w.id);
+            make_idle(w);
             return;
         }
         h = pop_for(w);
@@ -634,8 +843,7 @@ void engine::run_slices(worker_state& w, coroutine_handle<> first) {
 
 void engine::dispatch(worker_state& w) {
     if (queue_.empty()) {
-        w.mode = worker_mode::idle;
-        idle_.push_back(w.id);
+        make_idle(w);
         return;
     }
     run_slices(w, pop_for(w));
@@ -647,7 +855,8 @@ void engine::pull_next_job() {
         source_done_ = true;
         return;
     }
-    if (result_.jobs_arrived == 0 && !source_done_) result_.first_arrival_ns = next_job_->arrival_ns;
+    if (result_.jobs_arrived == 0 && !source_done_)
+        result_.first_arrival_ns = next_job_->arrival_ns;
     if (next_job_->arrival_ns < last_arrival_ns_) {
         throw traces::input_error("workload", "job " + std::to_string(job_seq_), "arrival_ns",
                                   "non-decreasing arrivals");
@@ -670,8 +879,7 @@ void engine::arrive() {
     const std::int32_t cls = class_index_[j.class_id & 0xffff];
     if (j.class_id > 0xffff || cls < 0) {
         throw traces::input_error("workload", "job " + std::to_string(job_seq_), "class",
-                                  "a class declared in the header",
-                                  std::to_string(j.class_id));
+                                  "a class declared in the header", std::to_string(j.class_id));
     }
     job_record& rec = jobs_[slot];
     rec = job_record{};
@@ -693,17 +901,21 @@ void engine::arrive() {
 
 void engine::liveness_failure(const std::string& why) {
     std::string msg = "liveness: " + why + "; " + std::to_string(live_jobs_) +
-                      " job(s) never completed at virtual time " + std::to_string(now_ns_) +
-                      " ns";
+                      " job(s) never completed at virtual time " + std::to_string(now_ns_) + " ns";
     for (const auto& c : channels_) {
         if (!c.blocked.empty() || !c.items.empty()) {
             msg += "; channel " + c.decl.name + ": " + std::to_string(c.items.size()) + "/" +
-                   std::to_string(c.decl.capacity) + " items, " +
-                   std::to_string(c.blocked.size()) + " sender(s) blocked, " +
-                   std::to_string(c.waiting.size()) + " consumer(s) waiting";
+                   std::to_string(c.decl.capacity) + " items, " + std::to_string(c.blocked.size()) +
+                   " sender(s) blocked, " + std::to_string(c.waiting.size()) +
+                   " consumer(s) waiting";
         }
     }
-    throw liveness_error(msg);
+    std::uint64_t oldest = UINT64_MAX;
+    for (const auto& rec : jobs_) {
+        if (rec.live) oldest = std::min(oldest, rec.seq);
+    }
+    if (oldest != UINT64_MAX) msg += "; oldest unfinished job " + std::to_string(oldest);
+    throw liveness_error(msg, now_ns_, oldest);
 }
 
 run_result engine::run() {
@@ -728,11 +940,14 @@ run_result engine::run() {
 
     pull_next_job();
     std::uint64_t events = 0;
-    while (!events_.empty()) {
-        std::pop_heap(events_.begin(), events_.end(), event_later{});
-        const event ev = events_.back();
-        events_.pop_back();
+    while (!events_.empty() || !tied_.empty()) {
+        const event ev = take_next_event();
         now_ns_ = ev.time_ns;
+        if (checks_on_ && config_.checks.horizon_ns > 0 && now_ns_ > config_.checks.horizon_ns &&
+            live_jobs_ > 0) {
+            liveness_failure("not every job completed by the horizon of " +
+                             std::to_string(config_.checks.horizon_ns) + " ns");
+        }
         ++events;
         hash_word(ev.time_ns);
         hash_word((static_cast<std::uint64_t>(ev.kind) << 32) | ev.worker);
@@ -741,8 +956,8 @@ run_result engine::run() {
                 arrive();
                 break;
             case ev_kind::enqueue:
-                enqueue_now(run_item{coroutine_handle<>::from_address(ev.handle), 0,
-                                     origin::posted, 0, ev.flow});
+                enqueue_now(run_item{coroutine_handle<>::from_address(ev.handle), 0, origin::posted,
+                                     0, ev.flow});
                 break;
             case ev_kind::io_complete:
                 ++result_.queued_items;
@@ -761,6 +976,7 @@ run_result engine::run() {
                 break;
             }
         }
+        throw_if_failed();
         if (++since_progress_ > config_.stall_events_max) {
             liveness_failure("no job completed in " + std::to_string(config_.stall_events_max) +
                              " events");
@@ -779,8 +995,8 @@ run_result engine::run() {
     result_.costs = config_.costs.name;
     result_.workers = config_.workers;
     const auto summarize = [](const histogram& h) {
-        return latency_summary{h.count(),         h.mean(),          h.quantile(0.50),
-                               h.quantile(0.90),  h.quantile(0.99),  h.quantile(0.999),
+        return latency_summary{h.count(),        h.mean(),         h.quantile(0.50),
+                               h.quantile(0.90), h.quantile(0.99), h.quantile(0.999),
                                h.max()};
     };
     result_.latency = summarize(latency_);
@@ -789,10 +1005,9 @@ run_result engine::run() {
         result_.classes[i].latency = summarize(*class_hist_[i]);
     }
     const std::uint64_t span_ns = result_.last_completion_ns - result_.first_arrival_ns;
-    result_.throughput_jobs_per_s =
-        span_ns == 0 ? 0.0
-                     : static_cast<double>(result_.jobs_completed) * 1e9 /
-                           static_cast<double>(span_ns);
+    result_.throughput_jobs_per_s = span_ns == 0 ? 0.0
+                                                 : static_cast<double>(result_.jobs_completed) *
+                                                       1e9 / static_cast<double>(span_ns);
     for (const auto& w : workers_) {
         const auto& p = w.pump.counters();
         auto& t = result_.pump_counters;
@@ -816,6 +1031,8 @@ run_result engine::run() {
     }
     f.peak_outstanding = frames_->peak_outstanding();
     f.outstanding_at_end = frames_->outstanding();
+    result_.choice_points = choice_count_;
+    if (checks_on_) check_end();
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash_));
     result_.event_hash = hex;
@@ -836,9 +1053,202 @@ void engine::teardown() noexcept {
     }
 }
 
+// ---- the checks ----
+
+std::uint64_t engine::running_job_seq() const noexcept {
+    if (current_job_ >= jobs_.size()) return UINT64_MAX;
+    return jobs_[current_job_].seq;
+}
+
+void engine::fail(const char* property, std::uint32_t worker, const std::string& what) {
+    if (violation_) return;  // the first failure is the one reported
+    const std::uint64_t t = worker == UINT32_MAX ? now_ns_ : local_now();
+    const std::uint64_t job = running_job_seq();
+    std::string msg = std::string(property) + ": " + what;
+    if (worker != UINT32_MAX) msg += " (worker " + std::to_string(worker) + ")";
+    msg += " at virtual time " + std::to_string(t) + " ns";
+    if (job != UINT64_MAX) msg += ", job " + std::to_string(job);
+    violation_.emplace(property, worker, t, job, msg);
+}
+
+void engine::check_inline(worker_state& w) {
+    const auto& spec = config_.pump;
+    if (spec.policy == pol::pump_spec::kind::disabled) {
+        fail("disabled-never-inlines", w.id, "the disabled pump resumed a waiter inline");
+        return;
+    }
+    if (queue_.empty()) return;
+    std::uint64_t bound = spec.inline_bound();
+    const char* why = "the pump's own bound";
+    if (spec.policy == pol::pump_spec::kind::adaptive && w.cycle_unassisted &&
+        spec.unassisted < bound) {
+        bound = spec.unassisted;
+        why = "the pump's unassisted cap";
+    }
+    if (config_.checks.max_inline_streak > 0 && config_.checks.max_inline_streak < bound) {
+        bound = config_.checks.max_inline_streak;
+        why = "--max-inline-streak";
+    }
+    if (w.inline_streak > bound) {
+        fail("starvation", w.id,
+             std::to_string(w.inline_streak) + " inline resumes in a row while " +
+                 std::to_string(queue_.size()) + " item(s) waited in the run queue (bound " +
+                 std::to_string(bound) + " from " + why + ")");
+    }
+}
+
+void engine::check_slice_end(worker_state& w) {
+    if (recycler_) {
+        for (std::size_t cls = 0; cls < pol::frame_class_count; ++cls) {
+            if (w.cache.buckets[cls].count > config_.frames.per_thread) {
+                fail("bucket-capacity", w.id,
+                     "size class " + std::to_string(pol::frame_class_bytes(cls)) + " holds " +
+                         std::to_string(w.cache.buckets[cls].count) + " frames, capacity " +
+                         std::to_string(config_.frames.per_thread));
+                return;
+            }
+        }
+    }
+    if (frames_->outstanding() < 0) {
+        fail("frames-outstanding", w.id,
+             "outstanding frames went negative (" + std::to_string(frames_->outstanding()) + ")");
+    }
+}
+
+void engine::note_pool_traffic(worker_state& w) {
+    const auto& c = w.cache.counters;
+    if (c.global_trips != w.seen_trips) {
+        for (std::size_t cls = 0; cls < pol::frame_class_count; ++cls) {
+            if (c.trips_by_class[cls] != w.seen_trips_by_class[cls]) {
+                w.last_trip_class = static_cast<std::uint32_t>(cls);
+            }
+        }
+        w.seen_trips_by_class = c.trips_by_class;
+        global_trips_total_ += c.global_trips - w.seen_trips;
+        w.seen_trips = c.global_trips;
+        auto& note = result_.first_global_trip;
+        if (!note.seen) {
+            note = {true, w.id, w.last_trip_class, running_job_seq(), local_now()};
+        }
+        const std::string where =
+            "size class " + std::to_string(pol::frame_class_bytes(w.last_trip_class)) + " bytes";
+        if (config_.checks.global_pool == global_pool_rule::none) {
+            fail("global-pool", w.id, "a frame allocation went to the global pool, " + where);
+        } else if (global_trips_total_ > config_.checks.max_global_trips) {
+            fail("global-pool", w.id,
+                 std::to_string(global_trips_total_) + " trips to the global pool (at most " +
+                     std::to_string(config_.checks.max_global_trips) + "), " + where);
+        }
+    }
+    if (c.heap_fallbacks != w.seen_heap_fallbacks) {
+        w.seen_heap_fallbacks = c.heap_fallbacks;
+        auto& note = result_.first_heap_fallback;
+        if (!note.seen) {
+            note = {true, w.id, w.last_trip_class, running_job_seq(), local_now()};
+        }
+    }
+}
+
+bool engine::lose_wakeup_next_fanout() {
+    const std::uint64_t n = fanout_seq_++;
+    return config_.test_hooks.lose_wakeup && config_.test_hooks.lose_wakeup(n);
+}
+
+void engine::check_children_done(const std::vector<coroutine_handle<>>& children) {
+    for (const auto h : children) {
+        if (!h.done()) {
+            fail("when_all", current_->id, "the parent resumed before every child finished");
+            return;
+        }
+    }
+}
+
+void engine::check_fanout(std::uint64_t child_trips, const pol::stash_counters* stash,
+                          std::size_t slots) {
+    if (child_trips > 0 && config_.checks.global_pool == global_pool_rule::children) {
+        fail("global-pool", current_->id,
+             std::to_string(child_trips) + " trip(s) to the global pool while allocating " +
+                 std::to_string(slots) + " when_all children");
+    }
+    if (stash != nullptr && stash->peak_in_use > slots) {
+        fail("when_all", current_->id,
+             "the private stash handed out " + std::to_string(stash->peak_in_use) +
+                 " frames at once, more than its " + std::to_string(slots) + " slots");
+    }
+}
+
+void engine::check_end() {
+    current_job_ = UINT32_MAX;
+    if (result_.frames_result.outstanding_at_end != 0) {
+        fail("frames-returned", UINT32_MAX,
+             std::to_string(result_.frames_result.outstanding_at_end) +
+                 " frame(s) never returned after every coroutine was destroyed (a leak)");
+    }
+    throw_if_failed();
+}
+
+// The abstract state: what the rest of the run can depend on, minus what a checker does not
+// need to tell states apart (see DESIGN.md, "Model checking"). Order-free parts are summed.
+std::uint64_t engine::fingerprint() const {
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    const auto mix = [&h](std::uint64_t v) { h = (h ^ v) * 0x100000001b3ULL; };
+    const auto spread = [](std::uint64_t v) {
+        std::uint64_t st = v;
+        return traces::splitmix64(st);
+    };
+    mix(now_ns_);
+    mix(result_.jobs_completed);
+    mix(live_jobs_);
+    // The tied set in order (an option's index must mean the same event), then the rest of
+    // the pending events as a multiset of (time from now, kind, worker).
+    for (const auto& ev : tied_) mix((static_cast<std::uint64_t>(ev.kind) << 32) | ev.worker);
+    std::uint64_t pending = 0;
+    for (const auto& ev : events_) {
+        pending += spread(((ev.time_ns - now_ns_) << 12) ^
+                          (static_cast<std::uint64_t>(ev.kind) << 8) ^ ev.worker);
+    }
+    mix(pending);
+    mix(queue_.size());
+    for (const auto& item : queue_) {
+        mix(item.job < jobs_.size() && !item.h ? jobs_[item.job].seq : UINT64_MAX);
+        mix(static_cast<std::uint64_t>(item.from));
+    }
+    for (const auto& w : workers_) {
+        mix(static_cast<std::uint64_t>(w.mode));
+        mix(w.pump.cap());
+        mix(w.pump.granted());
+        mix(w.pump.used());
+        mix(w.inline_streak);
+        for (const auto& b : w.cache.buckets) mix(b.count);
+    }
+    if (recycler_) {
+        for (std::size_t cls = 0; cls < pol::frame_class_count; ++cls) {
+            mix(recycler_->global_count(cls));
+        }
+    }
+    for (const auto& c : channels_) {
+        mix(c.items.size());
+        mix(c.waiting.size());
+        mix(c.blocked.size());
+    }
+    mix(lock_free_at_ns_ > now_ns_ ? lock_free_at_ns_ - now_ns_ : 0);
+    return h;
+}
+
 }  // namespace
 
-const char* liveness_error::kind() const noexcept { return "liveness"; }
+const char* liveness_error::kind() const noexcept {
+    return "liveness";
+}
+
+property_violation::property_violation(std::string property, std::uint32_t worker,
+                                       std::uint64_t time_ns, std::uint64_t job,
+                                       const std::string& what)
+    : std::runtime_error(what),
+      property_(std::move(property)),
+      worker_(worker),
+      time_ns_(time_ns),
+      job_(job) {}
 
 run_result simulate(traces::job_source& source, const sim_config& config) {
     engine e(source, config);
