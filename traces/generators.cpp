@@ -45,17 +45,19 @@ const std::vector<generator_kind>& kind_table() {
           {"interval_ns", "200000", "time between arrivals"}}},
         {"pingpong",
          "two stage consumers that keep waking each other through channels ping and pong",
-         {{"rounds", "100", "ping/pong hand-off pairs per job (1..65536)"},
+         {{"rounds", "10", "ping/pong hand-off pairs per job (1..65536)"},
           {"compute_ns", "500", "compute between hand-offs"},
-          {"interval_ns", "2000", "time between arrivals"}}},
+          {"interval_ns", "20000", "time between arrivals"},
+          {"capacity", "64", "items each channel buffers; small values can deadlock the cycle"}}},
         {"mixed",
-         "Poisson mix of short requests (class 0) and streams of ready operations (class 1)",
-         {{"rate_per_s", "40000", "mean arrivals per second"},
-          {"stream_share", "0.2", "fraction of jobs that are streams (0..1)"},
-          {"run", "256", "already-complete operations per stream run (1..1048576)"},
+         "bulk streams of ready operations (class 1, arriving first) beside Poisson requests "
+         "(class 0); the streams keep the workers busy, so the span measures their throughput",
+         {{"streams", "4", "stream jobs, all arriving at time 0 (0..jobs)"},
+          {"run", "65536", "already-complete operations per stream run (1..1048576)"},
           {"run_compute_ns", "200", "compute after each ready operation"},
-          {"runs", "4", "io-then-ready runs per stream (1..65536)"},
+          {"runs", "24", "io-then-ready runs per stream (1..65536)"},
           {"io_ns", "20000", "latency of each io wait"},
+          {"rate_per_s", "20000", "mean request arrivals per second"},
           {"request_compute_ns", "3000", "compute of a request, split around its io"}}},
         {"pipeline",
          "Poisson arrivals through stages compute segments joined by channels s1..",
@@ -356,10 +358,11 @@ public:
         const auto rounds = p.integer("rounds", 1, 65536);
         const auto compute_ns = p.integer("compute_ns", 0, max_duration_ns);
         interval_ns_ = p.integer("interval_ns", 0, max_arrival_ns);
+        const auto capacity = static_cast<std::uint32_t>(p.integer("capacity", 1, 1u << 20));
         check_periodic_span(interval_ns_);
         header_.classes.push_back({0, "default"});
-        header_.channels.push_back({"ping", 64, 1});
-        header_.channels.push_back({"pong", 64, 1});
+        header_.channels.push_back({"ping", capacity, 1});
+        header_.channels.push_back({"pong", capacity, 1});
         std::vector<step> steps;
         steps.reserve(4 * rounds);
         for (std::uint64_t round = 0; round < rounds; ++round) {
@@ -382,12 +385,12 @@ class mixed_source final : public generator_source {
 public:
     mixed_source(const param_values& p, std::uint64_t jobs, std::uint64_t seed)
         : generator_source("mixed", p, jobs, seed) {
-        const double rate_per_s = p.real("rate_per_s", 0, false, 1e12);
-        share_ = p.real("stream_share", 0, true, 1);
+        streams_ = p.integer("streams", 0, jobs);
         const auto run = static_cast<std::uint32_t>(p.integer("run", 1, max_ready_count));
         const auto run_compute_ns = p.integer("run_compute_ns", 0, max_duration_ns);
         const auto runs = p.integer("runs", 1, 65536);
         const auto io_ns = p.integer("io_ns", 0, max_duration_ns);
+        const double rate_per_s = p.real("rate_per_s", 0, false, 1e12);
         const auto request_ns = p.integer("request_compute_ns", 0, max_duration_ns);
         mean_gap_ns_ = 1e9 / rate_per_s;
         check_poisson_span(mean_gap_ns_);
@@ -405,15 +408,15 @@ public:
     }
 
 private:
+    // The streams come first, all at time 0, so that they are in the system for the whole
+    // run; the requests follow a Poisson process that also starts at 0.
     job make(std::uint64_t index) override {
-        const std::uint64_t arrival_ns = poisson_arrival(index, mean_gap_ns_);
-        // uniform_open0() lies in (0, 1], so a share of 0 never and 1 always picks a stream.
-        const bool stream = rng_.uniform_open0() <= share_;
-        return {arrival_ns, stream ? 1U : 0U, stream ? stream_ : request_};
+        if (index < streams_) return {0, 1U, stream_};
+        return {poisson_arrival(index - streams_, mean_gap_ns_), 0U, request_};
     }
 
+    std::uint64_t streams_ = 0;
     double mean_gap_ns_ = 0;
-    double share_ = 0;
     std::shared_ptr<const program> request_;
     std::shared_ptr<const program> stream_;
 };

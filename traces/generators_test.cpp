@@ -88,7 +88,8 @@ TEST_CASE("a bad parameter value is an invalid_argument naming the parameter and
         {"fanout", "nesting", "0"},
         {"fanout", "nesting", "64"},
         {"pingpong", "rounds", "0"},
-        {"mixed", "stream_share", "1.5"},
+        {"mixed", "streams", "1000001"},
+        {"pingpong", "capacity", "0"},
         {"mixed", "rate_per_s", "0"},
         {"mixed", "rate_per_s", "nan"},
         {"mixed", "run", "0"},
@@ -226,37 +227,40 @@ TEST_CASE("pingpong jobs alternate sends on channels ping and pong") {
     CHECK(channels[0].capacity == 64);
     CHECK(channels[1].consumers == 1);
     const auto jobs = drain(*src);
-    CHECK(jobs[1].arrival_ns == 2000);
+    CHECK(jobs[1].arrival_ns == 20000);
     std::string round = "compute 500;send #0;compute 500;send #1;";
     CHECK(describe(*jobs[0].prog) == "pingpong{" + round + round + round + "}");
 }
 
-TEST_CASE("mixed jobs are requests or streams in the configured share") {
+TEST_CASE("mixed starts with its streams at time 0, then Poisson requests") {
     auto src = make_generator("mixed", {}, 100000, 4);
     REQUIRE(src->header().classes.size() == 2);
     CHECK(src->header().find_class(0)->name == "request");
     CHECK(src->header().find_class(1)->name == "stream");
-    std::uint64_t streams = 0;
+    for (int i = 0; i < 4; ++i) {
+        const job s = *src->next();
+        CHECK(s.class_id == 1);
+        CHECK(s.arrival_ns == 0);
+        CHECK(s.prog->name == "stream");
+    }
+    std::uint64_t requests = 0;
     std::uint64_t last_ns = 0;
-    bool programs_match_classes = true;
-    const job first = *src->next();
+    bool all_requests = true;
     while (auto j = src->next()) {
-        streams += j->class_id == 1 ? 1 : 0;
-        const std::string expected = j->class_id == 1 ? "stream" : "request";
-        programs_match_classes = programs_match_classes && j->prog->name == expected;
+        ++requests;
+        all_requests = all_requests && j->class_id == 0 && j->prog->name == "request";
         last_ns = j->arrival_ns;
     }
-    CHECK(programs_match_classes);
-    CHECK(std::abs(static_cast<double>(streams) / 99999 - 0.2) < 0.01);
-    // 40000 arrivals per second is a mean gap of 25 us.
-    CHECK(std::abs(static_cast<double>(last_ns - first.arrival_ns) / 99999 - 25000) < 500);
+    CHECK(all_requests);
+    CHECK(requests == 99996);
+    // 20000 requests per second is a mean gap of 50 us.
+    CHECK(std::abs(static_cast<double>(last_ns) / 99995 - 50000) < 1000);
 }
 
 TEST_CASE("mixed programs follow the request and stream shapes") {
-    auto src = make_generator("mixed", {{"runs", "2"}, {"stream_share", "1"}}, 1, 4);
+    auto src = make_generator("mixed", {{"runs", "2"}, {"run", "256"}, {"streams", "1"}}, 2, 4);
     CHECK(describe(*src->next()->prog) == "stream{io 20000;ready 256 200;io 20000;ready 256 200;}");
-    auto requests = make_generator("mixed", {{"stream_share", "0"}}, 1, 4);
-    CHECK(describe(*requests->next()->prog) == "request{compute 1500;io 20000;compute 1500;}");
+    CHECK(describe(*src->next()->prog) == "request{compute 1500;io 20000;compute 1500;}");
 }
 
 TEST_CASE("pipeline jobs pass through stages joined by channels") {
