@@ -1,0 +1,457 @@
+#include "runtime/workloads.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <stdexcept>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "policies/frame_stash.hpp"
+#include "runtime/dpdk_pipeline.hpp"
+#include "runtime/io_context.hpp"
+#include "runtime/live_ops.hpp"
+#include "runtime/live_result.hpp"
+#include "runtime/recorder.hpp"
+#include "runtime/when_all.hpp"
+
+namespace schedlab::runtime {
+
+namespace {
+
+namespace pol = schedlab::policies;
+
+[[noreturn]] void sys_fail(const char* what) {
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+// A descriptor known to the reactor; detached before it is closed.
+class attached_fd {
+public:
+    attached_fd(reactor& r, int fd) : r_(&r), fd_(fd) { r_->attach(fd_); }
+    attached_fd(attached_fd&& o) noexcept : r_(o.r_), fd_(std::exchange(o.fd_, -1)) {}
+    attached_fd(const attached_fd&) = delete;
+    attached_fd& operator=(const attached_fd&) = delete;
+    attached_fd& operator=(attached_fd&&) = delete;
+    ~attached_fd() { close(); }
+    int get() const noexcept { return fd_; }
+    void close() noexcept {
+        if (fd_ < 0) return;
+        r_->detach(fd_);
+        ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    reactor* r_;
+    int fd_;
+};
+
+struct socket_pair {
+    socket_pair(reactor& r, int fds[2]) : a(r, fds[0]), b(r, fds[1]) {}
+    attached_fd a, b;
+};
+
+std::unique_ptr<socket_pair> make_pair(reactor& r) {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0) {
+        sys_fail("socketpair");
+    }
+    return std::make_unique<socket_pair>(r, fds);
+}
+
+// When to stop issuing jobs: a deadline and, optionally, a job count. Jobs in flight finish.
+struct run_control {
+    std::uint64_t start_ns = 0;
+    std::uint64_t deadline_ns = 0;
+    std::uint64_t max_jobs = 0;
+    std::atomic<std::uint64_t> issued{0};
+    bool next() noexcept {
+        if (monotonic_ns() >= deadline_ns) return false;
+        if (max_jobs == 0) return true;
+        return issued.fetch_add(1, std::memory_order_relaxed) < max_jobs;
+    }
+};
+
+// One closed-loop client's tallies; merged after the run, so no locking while it runs.
+struct driver_tally {
+    std::vector<std::uint64_t> latency_ns;
+    std::uint64_t completed = 0;
+};
+
+struct env {
+    io_context& ctx;
+    run_control& control;
+    const live_options& opt;
+    demand_recorder* rec;
+    bool private_stash = false;
+    std::atomic<std::uint64_t> child_global_trips{0};
+    std::atomic<std::uint64_t> stash_arenas{0}, stash_hits{0}, stash_overflows{0};
+};
+
+void check_io(const io_result& r, std::int64_t expected, const char* what) {
+    if (r.value == expected) return;
+    if (r.value < 0)
+        throw std::system_error(static_cast<int>(-r.value), std::generic_category(), what);
+    throw std::runtime_error(std::string(what) + ": short transfer");
+}
+
+// The leaf of a chain and each fan-out child: `ops` round trips through a socket pair. The
+// bytes are in the socket before the receive, so both operations are already complete: the
+// pump's case.
+task<void> leaf(env& e, socket_pair& p, const traces::program** recorded) {
+    step_builder sb(e.rec != nullptr);
+    char out = 'x';
+    char in = 0;
+    for (std::uint32_t i = 0; i < e.opt.ops; ++i) {
+        sb.before_await();
+        const io_result w = co_await async_send(e.ctx, p.a.get(), &out, 1);
+        sb.after_io(w);
+        check_io(w, 1, "send");
+        sb.before_await();
+        const io_result r = co_await async_recv(e.ctx, p.b.get(), &in, 1);
+        sb.after_io(r);
+        check_io(r, 1, "recv");
+    }
+    if (e.rec != nullptr) *recorded = e.rec->intern(sb.finish());
+}
+
+task<void> chain_level(env& e, socket_pair& p, std::uint32_t level,
+                       const traces::program** recorded) {
+    if (level == 0) {
+        co_await leaf(e, p, recorded);
+        co_return;
+    }
+    const traces::program* sub = nullptr;
+    co_await chain_level(e, p, level - 1, &sub);
+    if (e.rec != nullptr) {
+        *recorded = e.rec->intern({{traces::step_kind::call, 1, 0, sub, 0}});
+    }
+}
+
+std::uint64_t thread_global_trips() {
+    return thread_cache_seam{}.current().counters.global_trips;
+}
+
+task<void> fanout_job(env& e, std::vector<std::unique_ptr<socket_pair>>& pairs,
+                      const traces::program** child_recorded) {
+    const std::uint32_t width = e.opt.width;
+    std::vector<const traces::program*> recorded(width, nullptr);
+    std::vector<task<void>> kids;
+    kids.reserve(width);
+    const std::uint64_t before = thread_global_trips();
+    if (e.private_stash) {
+        pol::frame_stash stash(width, current_frame_resource());
+        auto launch = when_all(stash);
+        for (std::uint32_t i = 0; i < width; ++i) kids.push_back(leaf(e, *pairs[i], &recorded[i]));
+        e.child_global_trips += thread_global_trips() - before;
+        co_await launch(std::move(kids));
+        const auto& c = stash.counters();
+        e.stash_arenas += c.arena_allocations;
+        e.stash_hits += c.hits;
+        e.stash_overflows += c.overflows;
+    } else {
+        for (std::uint32_t i = 0; i < width; ++i) kids.push_back(leaf(e, *pairs[i], &recorded[i]));
+        e.child_global_trips += thread_global_trips() - before;
+        co_await when_all(std::move(kids));
+    }
+    // Every child has the same structure; the first one's demand stands for all of them.
+    *child_recorded = recorded[0];
+}
+
+// A closed-loop client of the chain or fan-out workload.
+task<void> local_driver(env& e, driver_tally& tally, bool fanout) {
+    std::vector<std::unique_ptr<socket_pair>> pairs;
+    const std::uint32_t n = fanout ? e.opt.width : 1;
+    for (std::uint32_t i = 0; i < n; ++i) pairs.push_back(make_pair(e.ctx.io()));
+    while (e.control.next()) {
+        const std::uint64_t t0 = monotonic_ns();
+        const traces::program* sub = nullptr;
+        if (fanout) {
+            co_await fanout_job(e, pairs, &sub);
+        } else {
+            co_await chain_level(e, *pairs[0], e.opt.depth - 1, &sub);
+        }
+        const std::uint64_t t1 = monotonic_ns();
+        tally.latency_ns.push_back(t1 - t0);
+        ++tally.completed;
+        if (e.rec != nullptr) {
+            std::vector<traces::step> steps;
+            if (fanout) {
+                steps.push_back({traces::step_kind::fanout, e.opt.width, 0, sub, 0});
+            } else {
+                steps.push_back({traces::step_kind::call, 1, 0, sub, 0});
+            }
+            e.rec->add_job(t0 - e.control.start_ns, std::move(steps));
+        }
+    }
+}
+
+// --- loopback TCP: ping-pong and HTTP --------------------------------------------------------
+
+int listen_loopback(std::uint16_t& port, int backlog) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) sys_fail("socket");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) sys_fail("bind");
+    if (::listen(fd, backlog) < 0) sys_fail("listen");
+    socklen_t len = sizeof addr;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) < 0) sys_fail("getsockname");
+    port = ntohs(addr.sin_port);
+    return fd;
+}
+
+void set_nodelay(int fd) {
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+// Connected before the run starts: the listener's backlog holds them until accepted.
+int connect_loopback(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) sys_fail("socket");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) sys_fail("connect");
+    set_nodelay(fd);
+    return fd;
+}
+
+// Receives until `bytes` arrived or the peer closed. Returns the bytes received.
+task<std::size_t> recv_exactly(env& e, int fd, char* buf, std::size_t bytes, step_builder& sb) {
+    std::size_t got = 0;
+    while (got < bytes) {
+        sb.before_await();
+        const io_result r = co_await async_recv(e.ctx, fd, buf + got, bytes - got);
+        sb.after_io(r);
+        if (r.value == 0) break;
+        if (r.value < 0) check_io(r, 0, "recv");
+        got += static_cast<std::size_t>(r.value);
+    }
+    co_return got;
+}
+
+task<void> send_all(env& e, int fd, const char* buf, std::size_t bytes, step_builder& sb) {
+    std::size_t sent = 0;
+    while (sent < bytes) {
+        sb.before_await();
+        const io_result r = co_await async_send(e.ctx, fd, buf + sent, bytes - sent);
+        sb.after_io(r);
+        if (r.value <= 0) check_io(r, static_cast<std::int64_t>(bytes - sent), "send");
+        sent += static_cast<std::size_t>(r.value);
+    }
+}
+
+constexpr std::string_view http_request = "GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+constexpr std::size_t http_body_bytes = 1024;
+
+// Reads an HTTP/1.1 message head into buf (until CRLFCRLF). Returns the bytes read in total
+// (head and whatever followed it), or 0 if the peer closed first.
+task<std::size_t> recv_head(env& e, int fd, std::string& buf, std::size_t& head_end,
+                            step_builder& sb) {
+    buf.clear();
+    char chunk[2048];
+    for (;;) {
+        sb.before_await();
+        const io_result r = co_await async_recv(e.ctx, fd, chunk, sizeof chunk);
+        sb.after_io(r);
+        if (r.value == 0) co_return 0;
+        if (r.value < 0) check_io(r, 0, "recv");
+        buf.append(chunk, static_cast<std::size_t>(r.value));
+        const auto pos = buf.find("\r\n\r\n");
+        if (pos != std::string::npos) {
+            head_end = pos + 4;
+            co_return buf.size();
+        }
+        if (buf.size() > 65536) throw std::runtime_error("http: header too long");
+    }
+}
+
+std::string http_response(std::string_view request_head) {
+    const bool ok = request_head.substr(0, 16) == "GET /index.html ";
+    const std::string body = ok ? std::string(http_body_bytes, 'a') : std::string("not found\n");
+    std::string out = ok ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.1 404 Not Found\r\n";
+    out += "Content-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body;
+    return out;
+}
+
+task<void> tcp_server_conn(env& e, attached_fd conn, bool http) {
+    step_builder none(false);
+    if (http) {
+        std::string head;
+        std::size_t head_end = 0;
+        while (co_await recv_head(e, conn.get(), head, head_end, none) > 0) {
+            const std::string resp = http_response(std::string_view(head).substr(0, head_end));
+            co_await send_all(e, conn.get(), resp.data(), resp.size(), none);
+        }
+    } else {
+        std::vector<char> buf(e.opt.message_bytes);
+        while (co_await recv_exactly(e, conn.get(), buf.data(), buf.size(), none) == buf.size()) {
+            co_await send_all(e, conn.get(), buf.data(), buf.size(), none);
+        }
+    }
+}
+
+task<void> acceptor(env& e, int listen_fd, std::uint32_t connections, bool http) {
+    for (std::uint32_t i = 0; i < connections; ++i) {
+        const io_result r = co_await async_accept(e.ctx, listen_fd);
+        if (r.value < 0) check_io(r, 0, "accept");
+        const int fd = static_cast<int>(r.value);
+        set_nodelay(fd);
+        e.ctx.spawn(tcp_server_conn(e, attached_fd(e.ctx.io(), fd), http));
+    }
+}
+
+task<void> tcp_client(env& e, driver_tally& tally, int raw_fd, bool http) {
+    attached_fd conn(e.ctx.io(), raw_fd);
+    std::vector<char> msg(e.opt.message_bytes, 'p');
+    std::vector<char> echo(e.opt.message_bytes);
+    std::string head;
+    while (e.control.next()) {
+        const std::uint64_t t0 = monotonic_ns();
+        step_builder sb(e.rec != nullptr);
+        if (http) {
+            co_await send_all(e, conn.get(), http_request.data(), http_request.size(), sb);
+            std::size_t head_end = 0;
+            const std::size_t got = co_await recv_head(e, conn.get(), head, head_end, sb);
+            if (got == 0) throw std::runtime_error("http: server closed the connection");
+            const auto cl = head.find("Content-Length: ");
+            if (cl == std::string::npos) throw std::runtime_error("http: no Content-Length");
+            const std::size_t body = std::stoul(head.substr(cl + 16));
+            const std::size_t have = got - head_end;
+            if (have < body) {
+                std::vector<char> rest(body - have);
+                if (co_await recv_exactly(e, conn.get(), rest.data(), rest.size(), sb) !=
+                    rest.size()) {
+                    throw std::runtime_error("http: short body");
+                }
+            }
+            if (head.compare(0, 15, "HTTP/1.1 200 OK") != 0) {
+                throw std::runtime_error("http: unexpected status");
+            }
+        } else {
+            co_await send_all(e, conn.get(), msg.data(), msg.size(), sb);
+            if (co_await recv_exactly(e, conn.get(), echo.data(), echo.size(), sb) != echo.size()) {
+                throw std::runtime_error("pingpong: server closed the connection");
+            }
+        }
+        const std::uint64_t t1 = monotonic_ns();
+        tally.latency_ns.push_back(t1 - t0);
+        ++tally.completed;
+        if (e.rec != nullptr) e.rec->add_job(t0 - e.control.start_ns, sb.finish());
+    }
+    // Half-close and wait for the server to finish, so its coroutine ends before ours.
+    ::shutdown(conn.get(), SHUT_WR);
+    step_builder none(false);
+    char c;
+    while (co_await recv_exactly(e, conn.get(), &c, 1, none) == 1) {
+    }
+}
+
+std::unique_ptr<reactor> make_reactor(const std::string& name) {
+    if (name == "epoll") return make_epoll_reactor();
+    if (name == "io_uring") return make_uring_reactor();
+    throw std::invalid_argument("run: --reactor '" + name +
+                                "' cannot run this workload (expected epoll or io_uring)");
+}
+
+}  // namespace
+
+sim::run_result run_live(const live_options& o) {
+    if (o.workload == "pipeline") return run_dpdk_pipeline(o);
+    const bool chain = o.workload == "chain";
+    const bool fanout = o.workload == "fanout";
+    const bool pingpong = o.workload == "pingpong";
+    const bool http = o.workload == "http";
+    if (!chain && !fanout && !pingpong && !http) {
+        throw std::invalid_argument("run: unknown workload '" + o.workload +
+                                    "' (expected chain, fanout, pingpong, http or pipeline)");
+    }
+    if (o.reactor == "dpdk") {
+        throw std::invalid_argument("run: --reactor dpdk runs the pipeline workload only");
+    }
+    if (o.threads == 0 || o.depth == 0 || o.width == 0 || o.ops == 0 || o.message_bytes == 0) {
+        throw std::invalid_argument(
+            "run: --threads, --depth, --width, --ops and --bytes must be "
+            "at least 1");
+    }
+    if (!(o.duration_s > 0)) throw std::invalid_argument("run: --duration must be positive");
+
+    context_options copt;
+    copt.threads = o.threads;
+    copt.pump = pol::pump_spec::parse(o.pump);
+    copt.frames = pol::frames_spec::parse(o.frames);
+    const auto wa = pol::parse_when_all(o.when_all);
+    const std::uint32_t concurrency = o.concurrency == 0 ? 2 * o.threads : o.concurrency;
+
+    io_context ctx(make_reactor(o.reactor), copt);
+    std::unique_ptr<demand_recorder> rec;
+    if (!o.record.empty()) rec = std::make_unique<demand_recorder>(o.workload);
+    run_control control;
+    env e{ctx, control, o, rec.get()};
+    e.private_stash = wa == pol::when_all_frames::private_;
+
+    std::deque<driver_tally> tallies(concurrency);
+    int listen_fd = -1;
+    std::unique_ptr<attached_fd> listener;
+    control.start_ns = monotonic_ns();
+    control.deadline_ns = control.start_ns + static_cast<std::uint64_t>(o.duration_s * 1e9);
+    control.max_jobs = o.jobs;
+    if (chain || fanout) {
+        for (auto& t : tallies) ctx.spawn(local_driver(e, t, fanout));
+    } else {
+        std::uint16_t port = 0;
+        listen_fd = listen_loopback(port, static_cast<int>(concurrency));
+        listener = std::make_unique<attached_fd>(ctx.io(), listen_fd);
+        std::vector<int> clients;
+        for (std::uint32_t i = 0; i < concurrency; ++i) clients.push_back(connect_loopback(port));
+        ctx.spawn(acceptor(e, listen_fd, concurrency, http));
+        for (std::uint32_t i = 0; i < concurrency; ++i) {
+            ctx.spawn(tcp_client(e, tallies[i], clients[i], http));
+        }
+    }
+    ctx.run();
+    const std::uint64_t end_ns = monotonic_ns();
+    listener.reset();
+
+    live_tallies lt;
+    for (const auto& t : tallies) {
+        lt.latency_ns.insert(lt.latency_ns.end(), t.latency_ns.begin(), t.latency_ns.end());
+        lt.completed += t.completed;
+    }
+    lt.elapsed_ns = end_ns - control.start_ns;
+    lt.child_global_trips = e.child_global_trips.load();
+    lt.stash_arenas = e.stash_arenas.load();
+    lt.stash_hits = e.stash_hits.load();
+    lt.stash_overflows = e.stash_overflows.load();
+    sim::run_result r = make_live_result(o, ctx, lt);
+    if (rec) {
+        rec->write(o.record, {{"source", "schedlab-run"},
+                              {"workload", o.workload},
+                              {"reactor", o.reactor},
+                              {"threads", std::to_string(o.threads)},
+                              {"pump", o.pump},
+                              {"frames", o.frames},
+                              {"when_all", o.when_all}});
+        r.source_stats.emplace_back("recorded_jobs", rec->jobs());
+    }
+    return r;
+}
+
+}  // namespace schedlab::runtime
