@@ -1,0 +1,247 @@
+// The checker against planted faults it must catch, and the shipped policies it must pass.
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "properties/check.hpp"
+#include "properties/check_command.hpp"
+#include "properties/faults.hpp"
+#include "properties/schedule.hpp"
+#include "properties/workload.hpp"
+#include "traces/format.hpp"
+
+using namespace schedlab;
+using namespace schedlab::properties;
+
+namespace {
+
+workload scenario(const std::string& name) {
+    auto src = traces::open_input(scenario_dir() + "/" + name + ".trace");
+    return workload::from_source(*src);
+}
+
+check_options options(const std::string& pump, const std::string& frames = "recycling",
+                      const std::string& when_all = "shared", std::uint32_t workers = 2) {
+    check_options o;
+    o.config.pump = policies::pump_spec::parse(pump);
+    o.config.frames = policies::frames_spec::parse(frames);
+    o.config.when_all = policies::parse_when_all(when_all);
+    o.config.workers = workers;
+    return o;
+}
+
+// Writes the counterexample, reads it back and replays it strictly, as the command line does.
+std::optional<failure> replay_files(const check_report& r, const check_options& o,
+                                    const std::string& dir) {
+    std::filesystem::create_directories(dir);
+    r.counterexample->write(dir + "/c.trace");
+    r.counterexample_schedule.save(dir + "/c.schedule");
+    auto src = traces::open_input(dir + "/c.trace");
+    const workload back = workload::from_source(*src);
+    sim::sim_config c = o.config;
+    c.test_hooks = o.config.test_hooks;
+    auto follow = apply_schedule(c, dir + "/c.schedule");
+    return run_once(back, c, *follow).failed;
+}
+
+std::string temp_dir(const char* name) {
+    return (std::filesystem::temp_directory_path() / ("schedlab-properties-" + std::string(name)))
+        .string();
+}
+
+}  // namespace
+
+TEST_CASE("a recorded schedule replays the run bit for bit; another arity is a divergence") {
+    const workload w = scenario("fanout-64");
+    sim::sim_config c = options("adaptive").config;
+    c.io_jitter_ns = 3000;
+    random_chooser pick(7);
+    const run_outcome first = run_once(w, c, pick);
+    REQUIRE_FALSE(first.failed);
+    REQUIRE(first.choices.size() > 3);
+    replay_chooser follow(first.choices, true);
+    const run_outcome again = run_once(w, c, follow);
+    CHECK(again.result.event_hash == first.result.event_hash);
+    CHECK(again.choices == first.choices);
+
+    auto wrong = first.choices;
+    wrong[3].arity += 1;
+    replay_chooser bad(wrong, true);
+    CHECK_THROWS_WITH(run_once(w, c, bad), Catch::Contains("diverges at choice 3"));
+
+    schedule s;
+    s.seed = 9;
+    s.choices = first.choices;
+    s.settings = settings_of(c);
+    const schedule back = schedule::parse(s.to_text(), "x.schedule");
+    CHECK(back.seed == 9);
+    CHECK(back.choices == s.choices);
+    CHECK(back.settings == s.settings);
+}
+
+TEST_CASE("a bad schedule file names the line and the field") {
+    CHECK_THROWS_WITH(schedule::parse("schedlab-schedule 2\n", "s"), Catch::Contains("version"));
+    CHECK_THROWS_WITH(schedule::parse("schedlab-schedule 1\nseed 1\n3 3\n", "s"),
+                      Catch::Contains("line 3") && Catch::Contains("index"));
+    CHECK_THROWS_WITH(schedule::parse("schedlab-schedule 1\n1 0\n", "s"), Catch::Contains("arity"));
+    CHECK_THROWS_WITH(schedule::parse("# nothing\n", "s"), Catch::Contains("magic"));
+}
+
+TEST_CASE("must show 1: fixed:1000000 breaks the starvation bound of 16, shrunk and replayable") {
+    const workload w = scenario("hop-storm");
+    check_options o = options("fixed:1000000");
+    o.config.checks.max_inline_streak = 16;  // what the scenario declares
+    o.runs = 300;
+    const check_report r = run_check(w, o);
+    REQUIRE(r.failed);
+    CHECK(r.failed->property == "starvation");
+    CHECK(r.failing_run < 300);
+    REQUIRE(r.counterexample);
+    CHECK(r.counterexample_failure.property == "starvation");
+    INFO("shrunk jobs " << r.shrink.jobs_before << " -> " << r.shrink.jobs_after << ", steps "
+                        << r.shrink.steps_before << " -> " << r.shrink.steps_after << ", choices "
+                        << r.shrink.choices_before << " -> " << r.shrink.choices_after);
+    CHECK(r.shrink.jobs_after < r.shrink.jobs_before);
+    CHECK(r.shrink.steps_after < r.shrink.steps_before);
+    const auto again = replay_files(r, o, temp_dir("starve"));
+    REQUIRE(again);
+    CHECK(again->property == "starvation");
+    CHECK(again->message == r.counterexample_failure.message);
+}
+
+TEST_CASE("must show 1: a recycler that drops one frame in a thousand is caught as a leak") {
+    const workload w = scenario("fanout-64");
+    check_options o = options("adaptive");
+    o.config.test_hooks.wrap_frames = faults::leak_one_in(1000);
+    o.runs = 20;
+    const check_report r = run_check(w, o);
+    REQUIRE(r.failed);
+    CHECK(r.failed->property == "frames-returned");
+    CHECK(r.failing_run == 0);
+    REQUIRE(r.counterexample);
+    CHECK(r.counterexample_failure.property == "frames-returned");
+    INFO("shrunk jobs " << r.shrink.jobs_before << " -> " << r.shrink.jobs_after);
+    CHECK(r.shrink.jobs_after <= r.shrink.jobs_before);
+    const auto again = replay_files(r, o, temp_dir("leak"));
+    REQUIRE(again);
+    CHECK(again->property == "frames-returned");
+}
+
+TEST_CASE("must show 1: a when_all that loses a wake-up is caught as a liveness failure") {
+    const workload w = scenario("fanout-64");
+    check_options o = options("adaptive");
+    o.config.test_hooks.lose_wakeup = faults::lose_wakeup_one_in(4);
+    o.runs = 20;
+    const check_report r = run_check(w, o);
+    REQUIRE(r.failed);
+    CHECK(r.failed->property == "liveness");
+    REQUIRE(r.counterexample);
+    INFO("shrunk jobs " << r.shrink.jobs_before << " -> " << r.shrink.jobs_after
+                        << ", fan-out width steps " << r.shrink.steps_after);
+    // Four fan-outs are needed for the fourth to lose its wake-up.
+    CHECK(r.shrink.jobs_after == 4);
+    const auto again = replay_files(r, o, temp_dir("wakeup"));
+    REQUIRE(again);
+    CHECK(again->property == "liveness");
+}
+
+TEST_CASE("must show 2: the shipped policies pass every check") {
+    for (const char* pump : {"adaptive", "disabled", "fixed:16", "fixed:3"}) {
+        for (const char* name : {"hop-storm", "fanout-64", "chain-8"}) {
+            check_options o = options(pump);
+            o.config.checks.max_inline_streak = 16;
+            o.config.io_jitter_ns = 2000;
+            o.runs = 40;
+            const check_report r = run_check(scenario(name), o);
+            INFO(pump << " on " << name << ": " << r.runs << " runs, " << r.distinct_schedules
+                      << " distinct schedules, longest inline run " << r.max_inline_streak
+                      << ", budget exhausted in " << r.budget_exhausted.runs
+                      << " runs, global trips in " << r.global_trip.runs << " runs");
+            CHECK_FALSE(r.failed);
+            CHECK(r.runs == 40);
+            CHECK(r.distinct_schedules > 1);
+            CHECK(r.max_inline_streak <= 16);
+        }
+    }
+}
+
+TEST_CASE("must show 3: a chain of 8 fits per_thread=8 in every explored schedule") {
+    const workload w = scenario("chain-8");
+    for (const char* strat : {"random", "pct:2", "dfs:preemptions=2"}) {
+        check_options o = options("adaptive", "recycling:per_thread=8");
+        o.config.checks.max_global_trips = 16;  // each worker's first job fills its bucket
+        o.strat = strategy::parse(strat);
+        o.runs = 200;
+        const check_report r = run_check(w, o);
+        INFO(strat << ": " << r.runs << " runs, global trips per run " << r.min_global_trips << ".."
+                   << r.max_global_trips);
+        CHECK_FALSE(r.failed);
+        CHECK(r.max_global_trips <= 16);
+        CHECK(r.max_global_trips == 16);  // both workers ran a job in some schedule
+    }
+    // One slot less and every job goes back to the global pool.
+    check_options o = options("adaptive", "recycling:per_thread=7");
+    o.config.checks.max_global_trips = 16;
+    o.runs = 5;
+    const check_report r = run_check(w, o);
+    REQUIRE(r.failed);
+    CHECK(r.failed->property == "global-pool");
+}
+
+TEST_CASE("must show 3: fan-out 64 exhausts shared buckets; a private stash never needs the pool") {
+    const workload w = scenario("fanout-64");
+    check_options shared = options("adaptive");
+    shared.runs = 50;
+    const check_report s = run_check(w, shared);
+    CHECK_FALSE(s.failed);
+    CHECK(s.min_child_global_trips >= 3 * w.jobs.size());  // in every schedule
+    CHECK(s.global_trip.runs == s.runs);
+    CHECK(s.heap_fallback.runs == s.runs);
+
+    // The same bound, declared, fails the shared children with the worker and size class.
+    shared.config.checks.global_pool = sim::global_pool_rule::children;
+    const check_report f = run_check(w, shared);
+    REQUIRE(f.failed);
+    CHECK(f.failed->property == "global-pool");
+    CHECK_THAT(f.failed->message,
+               Catch::Contains("when_all children") && Catch::Contains("worker"));
+
+    for (const char* strat : {"random", "dfs:preemptions=1"}) {
+        check_options priv = options("adaptive", "recycling", "private");
+        priv.config.checks.global_pool = sim::global_pool_rule::children;
+        priv.strat = strategy::parse(strat);
+        priv.runs = 50;
+        const check_report p = run_check(w, priv);
+        INFO(strat << ": " << p.runs << " runs");
+        CHECK_FALSE(p.failed);
+        CHECK(p.max_child_global_trips == 0);
+    }
+}
+
+TEST_CASE("dfs explores every schedule within the bound, fewer runs with state hashing") {
+    // Two jobs on two workers: small enough to exhaust.
+    workload w = scenario("fanout-64");
+    w.jobs.resize(1);
+    traces::program small;
+    small.name = "small";
+    small.steps = {traces::step{traces::step_kind::compute, 1, 100, nullptr, 0},
+                   traces::step{traces::step_kind::fanout, 3, 0, w.jobs[0].prog->steps[1].sub, 0}};
+    auto p = std::make_shared<traces::program>(small);
+    w.jobs[0].prog = p;
+    check_options plain = options("adaptive");
+    plain.config.io_jitter_ns = 1000;
+    plain.strat = strategy::parse("dfs:preemptions=2,hashing=0");
+    plain.runs = 100'000;
+    const check_report a = run_check(w, plain);
+    check_options hashed = plain;
+    hashed.strat = strategy::parse("dfs:preemptions=2");
+    const check_report b = run_check(w, hashed);
+    INFO("without hashing " << a.runs << " runs, with " << b.runs << " runs and "
+                            << b.distinct_states << " states, " << b.merged_states << " merged");
+    CHECK_FALSE(a.failed);
+    CHECK_FALSE(b.failed);
+    CHECK(a.exhausted);
+    CHECK(b.exhausted);
+    CHECK(a.distinct_schedules == a.runs);
+    CHECK(b.runs <= a.runs);
+    CHECK(b.distinct_states > 0);
+}
