@@ -1,0 +1,207 @@
+// The simulator and the live runtime in one binary: the same policy objects decide in both,
+// and what the live runtime records, the simulator replays with the same jobs and structure.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <type_traits>
+
+#include "policies/frames.hpp"
+#include "policies/pump.hpp"
+#include "runtime/io_context.hpp"
+#include "runtime/live_ops.hpp"
+#include "runtime/workloads.hpp"
+#include "sim/simulator.hpp"
+#include "traces/format.hpp"
+
+namespace fs = std::filesystem;
+namespace rt = schedlab::runtime;
+namespace pol = schedlab::policies;
+namespace tr = schedlab::traces;
+
+namespace {
+
+struct temp_file {
+    fs::path path;
+    explicit temp_file(const std::string& name)
+        : path(fs::temp_directory_path() /
+               ("schedlab-" + std::to_string(::getpid()) + "-" + name)) {}
+    ~temp_file() { fs::remove(path); }
+};
+
+// The frames a job's program builds, counted the way the simulator allocates them: the job
+// itself, one per call, `width` per fan-out.
+std::uint64_t frames_of(const tr::program& p) {
+    std::uint64_t n = 1;
+    for (const auto& s : p.steps) {
+        if (s.kind == tr::step_kind::call) n += frames_of(*s.sub);
+        if (s.kind == tr::step_kind::fanout) n += s.count * frames_of(*s.sub);
+    }
+    return n;
+}
+
+std::uint64_t ready_ops_of(const tr::program& p) {
+    std::uint64_t n = 0;
+    for (const auto& s : p.steps) {
+        if (s.kind == tr::step_kind::ready) n += s.count;
+        if (s.kind == tr::step_kind::call) n += ready_ops_of(*s.sub);
+        if (s.kind == tr::step_kind::fanout) n += s.count * ready_ops_of(*s.sub);
+    }
+    return n;
+}
+
+int call_depth(const tr::program& p) {
+    int d = 0;
+    for (const auto& s : p.steps) {
+        if (s.kind == tr::step_kind::call) d = std::max(d, 1 + call_depth(*s.sub));
+    }
+    return d;
+}
+
+rt::task<void> ready_receives(rt::io_context& ctx, int fd, int n) {
+    for (int i = 0; i < n; ++i) {
+        char c;
+        co_await rt::async_recv(ctx, fd, &c, 1);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("the live runtime is built from the simulator's policy types") {
+    STATIC_REQUIRE(std::is_same_v<rt::live_recycler,
+                                  pol::recycling_resource<rt::thread_cache_seam, std::mutex>>);
+    STATIC_REQUIRE(std::is_base_of_v<pol::frame_resource, rt::live_recycler>);
+}
+
+TEST_CASE("one pump definition makes the same decisions in the simulator and on epoll") {
+    const char* spec = GENERATE("fixed:3", "disabled", "adaptive:initial=2,max=8,unassisted=4");
+    // Ten already-complete operations in one queued handler, on one worker.
+    temp_file trace("ready10.trace");
+    {
+        std::ofstream out(trace.path);
+        out << "schedlab-trace 1\nclass 0 c\njob 0 0 : ready 10\n";
+    }
+    auto source = tr::open_trace(trace.path.string());
+    schedlab::sim::sim_config cfg;
+    cfg.pump = pol::pump_spec::parse(spec);
+    cfg.workers = 1;
+    cfg.costs = schedlab::sim::cost_model::zero();
+    const auto simulated = schedlab::sim::simulate(*source, cfg);
+
+    rt::context_options o;
+    o.threads = 1;
+    o.pump = pol::pump_spec::parse(spec);
+    rt::io_context ctx(rt::make_epoll_reactor(), o);
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) == 0);
+    ctx.io().attach(fds[1]);
+    REQUIRE(::send(fds[0], "0123456789", 10, 0) == 10);
+    ctx.spawn(ready_receives(ctx, fds[1], 10));
+    ctx.run();
+    ctx.io().detach(fds[1]);
+    ::close(fds[0]);
+    ::close(fds[1]);
+
+    const auto& live = ctx.stats().pump;
+    CHECK(live.inline_granted == simulated.inline_resumes);
+    CHECK(live.inline_refused == simulated.posted_resumes);
+    CHECK(live.cap_doubled == simulated.pump_counters.cap_doubled);
+    CHECK(live.budget_exhausted == simulated.pump_counters.budget_exhausted);
+    CHECK(ctx.options().pump.to_string() == simulated.pump);
+}
+
+TEST_CASE("a recorded live run replays with the same job count and structure") {
+    const std::string reactor = GENERATE("epoll", "io_uring");
+    SECTION("chain") {
+        temp_file trace("chain-" + reactor + ".trace");
+        rt::live_options o;
+        o.workload = "chain";
+        o.reactor = reactor;
+        o.threads = 2;
+        o.jobs = 60;
+        o.depth = 5;
+        o.ops = 2;
+        o.duration_s = 60;
+        o.record = trace.path.string();
+        const auto live = rt::run_live(o);
+        REQUIRE(live.jobs_completed == 60);
+
+        auto src = tr::open_trace(o.record);
+        std::uint64_t jobs = 0;
+        while (auto j = src->next()) {
+            ++jobs;
+            CHECK(call_depth(*j->prog) == 5);
+            CHECK(frames_of(*j->prog) == 6);     // the job and its five nested calls
+            CHECK(ready_ops_of(*j->prog) == 4);  // two send-and-receive pairs, all complete
+        }
+        CHECK(jobs == 60);
+
+        auto again = tr::open_trace(o.record);
+        schedlab::sim::sim_config cfg;
+        cfg.workers = 2;
+        const auto replayed = schedlab::sim::simulate(*again, cfg);
+        CHECK(replayed.jobs_completed == 60);
+        CHECK(replayed.inline_resumes + replayed.posted_resumes == 60 * 4);
+        CHECK(replayed.frames_result.counters.allocations == 60 * 6);
+    }
+    SECTION("fanout") {
+        temp_file trace("fanout-" + reactor + ".trace");
+        rt::live_options o;
+        o.workload = "fanout";
+        o.reactor = reactor;
+        o.threads = 2;
+        o.jobs = 12;
+        o.width = 16;
+        o.when_all = "private";
+        o.duration_s = 60;
+        o.record = trace.path.string();
+        REQUIRE(rt::run_live(o).jobs_completed == 12);
+        auto src = tr::open_trace(o.record);
+        std::uint64_t jobs = 0;
+        while (auto j = src->next()) {
+            ++jobs;
+            REQUIRE(j->prog->steps.size() == 1);
+            CHECK(j->prog->steps[0].kind == tr::step_kind::fanout);
+            CHECK(j->prog->steps[0].count == 16);
+        }
+        CHECK(jobs == 12);
+        auto again = tr::open_trace(o.record);
+        const auto replayed = schedlab::sim::simulate(*again, {});
+        CHECK(replayed.jobs_completed == 12);
+        // The job, the simulator's fan-out frame (it keeps other frames small) and 16 children.
+        CHECK(replayed.frames_result.counters.allocations == 12 * 18);
+    }
+    SECTION("pingpong") {
+        temp_file trace("pingpong-" + reactor + ".trace");
+        rt::live_options o;
+        o.workload = "pingpong";
+        o.reactor = reactor;
+        o.threads = 2;
+        o.jobs = 40;
+        o.duration_s = 60;
+        o.record = trace.path.string();
+        REQUIRE(rt::run_live(o).jobs_completed == 40);
+        auto src = tr::open_trace(o.record);
+        std::uint64_t jobs = 0;
+        while (auto j = src->next()) {
+            ++jobs;
+            // The send and at least one receive; whether the echo was already there when the
+            // receive was tried (ready) or not (io) depends on the schedule.
+            std::uint64_t ops = 0;
+            for (const auto& s : j->prog->steps) {
+                if (s.kind == tr::step_kind::io) ++ops;
+                if (s.kind == tr::step_kind::ready) ops += s.count;
+            }
+            CHECK(ops >= 2);
+        }
+        CHECK(jobs == 40);
+        auto again = tr::open_trace(o.record);
+        CHECK(schedlab::sim::simulate(*again, {}).jobs_completed == 40);
+    }
+}
