@@ -1087,7 +1087,7 @@ void engine::check_inline(worker_state& w) {
     }
     if (config_.checks.max_inline_streak > 0 && config_.checks.max_inline_streak < bound) {
         bound = config_.checks.max_inline_streak;
-        why = "--max-inline-streak";
+        why = "max_inline_streak";
     }
     if (w.inline_streak > bound) {
         fail("starvation", w.id,
