@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <mutex>
 #include <system_error>
@@ -78,13 +79,21 @@ public:
         }
         auto& w = fds_.at(op.fd);
         (op.kind == io_kind::send ? w.writer : w.reader) = &op;
+        waiting_.fetch_add(1, std::memory_order_relaxed);
     }
 
     void start_timer(timer_op& op) override {
         std::lock_guard lk(mu_);
         timers_.push_back(&op);
+        waiting_.fetch_add(1, std::memory_order_relaxed);
         std::push_heap(timers_.begin(), timers_.end(), timer_later{});
         if (timers_.front() == &op) arm_timerfd(op.deadline_ns);
+    }
+
+    bool has_work() const noexcept override {
+        // Relaxed: a stale answer costs one empty poll or one skipped turn; an operation
+        // started on another thread is seen by the next turn.
+        return waiting_.load(std::memory_order_relaxed) > 0;
     }
 
     void wake() noexcept override {
@@ -131,16 +140,18 @@ private:
         if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) fail("epoll_ctl");
     }
 
-    static void complete(io_op*& slot, std::vector<std::coroutine_handle<>>& ready) {
+    void complete(io_op*& slot, std::vector<std::coroutine_handle<>>& ready) {
         if (slot == nullptr || !attempt_io(*slot)) return;
         ready.push_back(slot->waiter);
         slot = nullptr;
+        waiting_.fetch_sub(1, std::memory_order_relaxed);
     }
 
     void expire_timers(std::vector<std::coroutine_handle<>>& ready) {
         const std::uint64_t now = monotonic_ns();
         while (!timers_.empty() && timers_.front()->deadline_ns <= now) {
             ready.push_back(timers_.front()->waiter);
+            waiting_.fetch_sub(1, std::memory_order_relaxed);
             std::pop_heap(timers_.begin(), timers_.end(), timer_later{});
             timers_.pop_back();
         }
@@ -162,6 +173,7 @@ private:
     std::mutex mu_;  // guards fds_ and timers_: operations start on any thread
     std::vector<fd_waiters> fds_;
     std::vector<timer_op*> timers_;
+    std::atomic<std::int64_t> waiting_{0};  // operations and timers stored above
 };
 
 }  // namespace

@@ -217,6 +217,11 @@ void io_context::thread_main(std::uint32_t /*index*/) {
         const entry e = queue_.front();
         queue_.pop_front();
         if (!e.h) {
+            if (real_items_ > 0 && !reactor_->has_work()) {
+                // Nothing waits in the reactor: its turn could only find nothing.
+                queue_.push_back(entry{});
+                continue;
+            }
             // The reactor's turn. It may block only when nothing else is queued: otherwise
             // the queued work would wait for I/O that may never come.
             const bool block = real_items_ == 0;

@@ -51,6 +51,10 @@ public:
     // Called after every handler: a reactor that batches submissions sends them now.
     virtual void flush() {}
 
+    // False when no operation waits in the reactor: a non-blocking turn could only find
+    // nothing, so the io_context skips that system call while other work is queued.
+    virtual bool has_work() const noexcept { return true; }
+
     // An operation whose speculative attempt would block. The reactor completes it later, or
     // (if it became ready meanwhile) posts its waiter at once through post_now().
     virtual void start_io(io_op& op) = 0;
