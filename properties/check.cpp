@@ -52,8 +52,20 @@ strategy strategy::parse(const std::string& text) {
         s.k = kind::random;
     } else if (name == "pct") {
         s.k = kind::pct;
+        const auto comma = rest.find(',');
         s.depth = static_cast<std::uint32_t>(
-            policies::detail::parse_uint(rest, "strategy pct:DEPTH", 1, 64));
+            policies::detail::parse_uint(rest.substr(0, comma), "strategy pct:DEPTH", 1, 64));
+        if (comma != std::string::npos) {
+            const std::string by = rest.substr(comma + 1);
+            if (by == "by=jobs") {
+                s.by_jobs = true;
+            } else if (by == "by=workers") {
+                s.by_jobs = false;
+            } else {
+                throw std::invalid_argument("strategy pct: unknown option '" + by +
+                                            "' (expected by=jobs or by=workers)");
+            }
+        }
     } else if (name == "dfs") {
         s.k = kind::dfs;
         for (const auto& [key, value] : policies::detail::split_options(rest)) {
@@ -81,7 +93,7 @@ std::string strategy::to_string() const {
         case kind::random:
             return "random";
         case kind::pct:
-            return "pct:" + std::to_string(depth);
+            return "pct:" + std::to_string(depth) + (by_jobs ? ",by=jobs" : ",by=workers");
         case kind::dfs:
             return "dfs:preemptions=" + std::to_string(preemptions) +
                    ",hashing=" + (state_hashing ? "1" : "0");
@@ -374,8 +386,8 @@ check_report run_check(const workload& w, const check_options& o) {
                     static const std::vector<sim::recorded_choice> canonical;
                     ch = std::make_unique<replay_chooser>(canonical, false);
                 } else {
-                    ch = std::make_unique<pct_chooser>(c.seed, o.strat.depth, c.workers,
-                                                       expected_choices);
+                    ch = std::make_unique<pct_chooser>(c.seed, o.strat.depth, expected_choices,
+                                                       o.strat.by_jobs);
                 }
                 use = ch.get();
                 break;

@@ -18,9 +18,11 @@ struct strategy {
     enum class kind : std::uint8_t { random, pct, dfs };
     kind k = kind::random;
     std::uint32_t depth = 2;        // pct
+    bool by_jobs = true;            // pct: actors are jobs, else workers and the reactor
     std::uint32_t preemptions = 2;  // dfs
     bool state_hashing = true;      // dfs
-    // `random`, `pct:DEPTH`, `dfs[:preemptions=K][,hashing=0|1]`; throws invalid_argument.
+    // `random`, `pct:DEPTH[,by=jobs|workers]`, `dfs[:preemptions=K][,hashing=0|1]`; throws
+    // std::invalid_argument.
     static strategy parse(const std::string& text);
     std::string to_string() const;
 };

@@ -245,3 +245,77 @@ TEST_CASE("dfs explores every schedule within the bound, fewer runs with state h
     CHECK(b.runs <= a.runs);
     CHECK(b.distinct_states > 0);
 }
+
+namespace {
+
+// A planted ordering bug of depth 2, the shape PCT is built for: two jobs run in lockstep on
+// two workers (zero costs, equal computes, so their compute ends tie every step); the bug
+// fires when job 0 goes first at each of the first `ahead` ties and job 1 goes first at the
+// next. Random order hits it with probability 2^-(ahead+1); PCT with one change point at
+// about 1/(2 k) for k choices in a run.
+class lockstep_probe final : public sim::sim_observer {
+public:
+    explicit lockstep_probe(std::size_t ahead) : ahead_(ahead) {}
+    void on_event(const sim::sim_event& e) override {
+        if (e.kind == sim::sim_event_kind::slice_begin && e.value == 1) job_of_[e.worker] = e.id;
+        if (e.kind != sim::sim_event_kind::compute_begin || e.time_ns == 0) return;
+        if (e.time_ns == last_ns_) return;  // only the first compute of each tie counts
+        last_ns_ = e.time_ns;
+        firsts_.push_back(job_of_[e.worker]);
+    }
+    bool fired() const {
+        if (firsts_.size() <= ahead_) return false;
+        for (std::size_t i = 0; i < ahead_; ++i) {
+            if (firsts_[i] != 0) return false;
+        }
+        return firsts_[ahead_] == 1;
+    }
+
+private:
+    std::size_t ahead_;
+    std::uint64_t job_of_[2] = {0, 0};
+    std::uint64_t last_ns_ = 0;
+    std::vector<std::uint64_t> firsts_;
+};
+
+workload lockstep(std::uint32_t steps) {
+    workload w;
+    w.header.classes.push_back({0, "default"});
+    auto p = std::make_shared<traces::program>();
+    for (std::uint32_t i = 0; i < steps; ++i) {
+        p->steps.push_back(traces::step{traces::step_kind::compute, 1, 100, nullptr, 0});
+    }
+    w.jobs.push_back({0, 0, p});
+    w.jobs.push_back({0, 0, p});
+    return w;
+}
+
+}  // namespace
+
+TEST_CASE("must show 4: pct:2 finds a depth-2 ordering bug that random misses at the same budget") {
+    const workload w = lockstep(24);
+    sim::sim_config c = options("adaptive").config;
+    c.costs = sim::cost_model::zero();
+    const std::uint64_t budget = 300;
+    // The canonical run tells PCT how many choices a run makes.
+    static const std::vector<sim::recorded_choice> none;
+    replay_chooser canonical(none, false);
+    const std::uint64_t k = run_once(w, c, canonical).choices.size();
+    REQUIRE(k >= 24);
+    std::uint64_t random_hits = 0, pct_hits = 0;
+    for (std::uint64_t run = 0; run < budget; ++run) {
+        lockstep_probe a(10), b(10);
+        c.observer = &a;
+        random_chooser r(run + 1);
+        REQUIRE_FALSE(run_once(w, c, r).failed);
+        random_hits += a.fired() ? 1 : 0;
+        c.observer = &b;
+        pct_chooser p(run + 1, 2, k, true);
+        REQUIRE_FALSE(run_once(w, c, p).failed);
+        pct_hits += b.fired() ? 1 : 0;
+    }
+    INFO("in " << budget << " runs: random " << random_hits << ", pct:2 " << pct_hits
+               << " (choices per run " << k << ")");
+    CHECK(random_hits == 0);
+    CHECK(pct_hits >= 3);
+}

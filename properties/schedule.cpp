@@ -144,47 +144,46 @@ std::uint32_t replay_chooser::choose(const sim::choice_point& c, const sim::stat
     return std::min(r.index, c.arity - 1);
 }
 
-pct_chooser::pct_chooser(std::uint64_t seed, std::uint32_t depth, std::uint32_t entities,
-                         std::uint64_t expected_choices)
-    : rng_(seed) {
-    // Distinct initial priorities above every value a change point gives.
-    priority_.resize(entities + 1);
-    for (std::uint32_t i = 0; i <= entities; ++i) priority_[i] = depth + i;
-    for (std::size_t i = priority_.size(); i > 1; --i) {
-        std::swap(priority_[i - 1], priority_[rng_.below(i)]);
-    }
-    lowest_ = depth;
+pct_chooser::pct_chooser(std::uint64_t seed, std::uint32_t depth, std::uint64_t expected_choices,
+                         bool by_jobs)
+    : rng_(seed), by_jobs_(by_jobs), lowest_(depth) {
     const std::uint64_t span = std::max<std::uint64_t>(expected_choices, 1);
     for (std::uint32_t i = 1; i < depth; ++i) change_at_.push_back(rng_.below(span));
     std::sort(change_at_.begin(), change_at_.end());
 }
 
-std::uint64_t pct_chooser::priority_of(std::uint32_t entity) const {
-    if (entity == sim::reactor_entity || entity + 1 >= priority_.size()) {
-        return priority_.back();
+std::uint64_t pct_chooser::priority_of(std::uint32_t actor) {
+    auto [it, fresh] = priority_.try_emplace(actor, 0);
+    // Fresh actors land above every priority a change point gives (those are below depth).
+    if (fresh) it->second = (rng_.next_u64() >> 1) | (std::uint64_t{1} << 62);
+    return it->second;
+}
+
+std::uint32_t pct_chooser::best_of(const sim::choice_point& c) {
+    const std::uint32_t* actors = by_jobs_ ? c.actors : c.entities;
+    std::uint32_t best = 0;
+    std::uint64_t top = priority_of(actors[0]);
+    for (std::uint32_t i = 1; i < c.arity; ++i) {
+        const std::uint64_t p = priority_of(actors[i]);
+        if (p > top) {
+            top = p;
+            best = i;
+        }
     }
-    return priority_[entity];
+    return best;
 }
 
 std::uint32_t pct_chooser::choose(const sim::choice_point& c, const sim::state_view&) {
     if (c.kind == sim::choice_kind::io_jitter) {
         return static_cast<std::uint32_t>(rng_.below(c.arity));
     }
-    std::uint32_t best = 0;
-    for (std::uint32_t i = 1; i < c.arity; ++i) {
-        if (priority_of(c.entities[i]) > priority_of(c.entities[best])) best = i;
-    }
-    // A change point: the entity that would run drops below every other from now on.
+    std::uint32_t best = best_of(c);
+    // A change point: the actor that would run drops below every other from now on.
     while (!change_at_.empty() && change_at_.front() <= c.number) {
         change_at_.erase(change_at_.begin());
-        const std::uint32_t e = c.entities[best];
-        const std::size_t slot =
-            (e == sim::reactor_entity || e + 1 >= priority_.size()) ? priority_.size() - 1 : e;
-        priority_[slot] = --lowest_;
-        best = 0;
-        for (std::uint32_t i = 1; i < c.arity; ++i) {
-            if (priority_of(c.entities[i]) > priority_of(c.entities[best])) best = i;
-        }
+        const std::uint32_t* actors = by_jobs_ ? c.actors : c.entities;
+        priority_[actors[best]] = --lowest_;
+        best = best_of(c);
     }
     return best;
 }

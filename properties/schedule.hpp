@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -70,23 +71,25 @@ private:
     bool strict_;
 };
 
-// PCT (probabilistic concurrency testing): every entity (worker, or the reactor) gets a
-// random distinct priority; at each choice the option of the highest-priority entity wins.
-// At depth-1 change points, drawn uniformly among the first `expected_choices` choices, the
-// winning entity drops below every other. A bug of depth d is found with probability at least
-// 1/(n k^(d-1)) for n entities and k choices.
+// PCT (probabilistic concurrency testing). Every actor gets a random priority the first time
+// it is met; at each choice the option of the highest-priority actor wins. At depth-1 change
+// points, drawn uniformly among the first `expected_choices` choices, the winning actor drops
+// below every other. Actors are jobs (by_jobs: the job an option advances, the unit whose steps
+// PCT orders against each other) or entities (workers and the reactor).
 class pct_chooser final : public sim::chooser {
 public:
-    pct_chooser(std::uint64_t seed, std::uint32_t depth, std::uint32_t entities,
-                std::uint64_t expected_choices);
+    pct_chooser(std::uint64_t seed, std::uint32_t depth, std::uint64_t expected_choices,
+                bool by_jobs);
     std::uint32_t choose(const sim::choice_point& c, const sim::state_view&) override;
 
 private:
-    std::uint64_t priority_of(std::uint32_t entity) const;
+    std::uint64_t priority_of(std::uint32_t actor);
+    std::uint32_t best_of(const sim::choice_point& c);
     traces::seeded_rng rng_;
-    std::vector<std::uint64_t> priority_;  // index: worker id; the last one is the reactor
+    bool by_jobs_;
+    std::unordered_map<std::uint32_t, std::uint64_t> priority_;
     std::vector<std::uint64_t> change_at_;
-    std::uint64_t lowest_ = 0;
+    std::uint64_t lowest_;
 };
 
 // Bounded depth-first search over schedules by re-execution. Each run follows the prefix

@@ -196,7 +196,8 @@ private:
     void release_job(std::uint32_t job);
     void teardown() noexcept;
     void hash_word(std::uint64_t v) noexcept { hash_ = (hash_ ^ v) * 0x100000001b3ULL; }
-    std::uint32_t choose(choice_kind kind, std::uint32_t arity, const std::uint32_t* entities);
+    std::uint32_t choose(choice_kind kind, std::uint32_t arity, const std::uint32_t* entities,
+                         const std::uint32_t* actors);
     event take_next_event();
     void check_slice_end(worker_state& w);
     void check_inline(worker_state& w);
@@ -207,6 +208,12 @@ private:
     void note_pool_traffic(worker_state& w);
     void check_end();
     std::uint64_t running_job_seq() const noexcept;
+    // The actor a choice among events attributes to the running job, else `fallback`.
+    std::uint32_t job_actor(std::uint32_t fallback) const noexcept {
+        const std::uint64_t seq = running_job_seq();
+        if (seq == UINT64_MAX) return fallback;
+        return job_actor_flag | static_cast<std::uint32_t>(seq & ~job_actor_flag);
+    }
     void throw_if_failed() const {
         if (violation_) throw *violation_;
     }
@@ -221,6 +228,7 @@ private:
     std::vector<event> tied_;    // events due at now_ns_, in insertion order
     std::uint64_t event_seq_ = 0;
     std::vector<std::uint32_t> entities_;  // per option of the choice being made
+    std::vector<std::uint32_t> actors_;
     std::uint64_t choice_count_ = 0;
     bool checks_on_ = false;
     std::optional<property_violation> violation_;
@@ -507,13 +515,14 @@ void engine::schedule(ev_kind kind, std::uint64_t at_ns, std::uint32_t worker, s
     std::push_heap(events_.begin(), events_.end(), event_later{});
 }
 
-std::uint32_t engine::choose(choice_kind kind, std::uint32_t arity, const std::uint32_t* entities) {
+std::uint32_t engine::choose(choice_kind kind, std::uint32_t arity, const std::uint32_t* entities,
+                             const std::uint32_t* actors) {
     std::uint32_t pick;
     if (config_.choices == nullptr) {
         pick = static_cast<std::uint32_t>(rng_.below(arity));
     } else {
-        pick = config_.choices->choose(choice_point{kind, choice_count_, now_ns_, arity, entities},
-                                       *this);
+        pick = config_.choices->choose(
+            choice_point{kind, choice_count_, now_ns_, arity, entities, actors}, *this);
         if (pick >= arity) {
             throw schedule_divergence("chooser picked option " + std::to_string(pick) + " of " +
                                       std::to_string(arity) + " at choice " +
@@ -543,11 +552,14 @@ event engine::take_next_event() {
     std::size_t pick = 0;
     if (tied_.size() > 1) {
         entities_.clear();
+        actors_.clear();
         for (const auto& ev : tied_) {
             const bool reactor = ev.kind == ev_kind::arrival || ev.kind == ev_kind::io_complete;
             entities_.push_back(reactor ? reactor_entity : ev.worker);
+            actors_.push_back(ev.job);
         }
-        pick = choose(choice_kind::tie, static_cast<std::uint32_t>(tied_.size()), entities_.data());
+        pick = choose(choice_kind::tie, static_cast<std::uint32_t>(tied_.size()), entities_.data(),
+                      actors_.data());
     }
     const event ev = tied_[pick];
     tied_.erase(tied_.begin() + static_cast<std::ptrdiff_t>(pick));
@@ -597,7 +609,8 @@ void engine::post(coroutine_handle<> h) noexcept {
     if (w.pending_ns == 0) {
         enqueue_now(run_item{h, 0, origin::posted, 0, flow});
     } else {
-        schedule(ev_kind::enqueue, local_now(), w.id, 0, h.address(), origin::posted, flow);
+        schedule(ev_kind::enqueue, local_now(), w.id, job_actor(w.id), h.address(), origin::posted,
+                 flow);
     }
 }
 
@@ -610,13 +623,13 @@ void engine::enqueue_now(run_item item) {
         // means the same worker in equal states.
         std::size_t pick = 0;
         if (idle_.size() > 1) {
-            pick =
-                choose(choice_kind::wake, static_cast<std::uint32_t>(idle_.size()), idle_.data());
+            pick = choose(choice_kind::wake, static_cast<std::uint32_t>(idle_.size()), idle_.data(),
+                          idle_.data());
         }
         const std::uint32_t id = idle_[pick];
         idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(pick));
         workers_[id].mode = worker_mode::waking;
-        schedule(ev_kind::worker_free, now_ns_ + config_.costs.wake_ns, id, 0, nullptr);
+        schedule(ev_kind::worker_free, now_ns_ + config_.costs.wake_ns, id, id, nullptr);
     }
 }
 
@@ -626,7 +639,7 @@ void engine::begin_compute(coroutine_handle<> h, std::uint64_t duration_ns) {
     w.continuation = h;
     w.mode = worker_mode::computing;
     observe(sim_event_kind::compute_begin, local_now(), w.id, 0, duration_ns);
-    schedule(ev_kind::worker_resume, local_now() + duration_ns, w.id, 0, nullptr);
+    schedule(ev_kind::worker_resume, local_now() + duration_ns, w.id, job_actor(w.id), nullptr);
     w.busy_ns += w.pending_ns + duration_ns;
     w.pending_ns = 0;
 }
@@ -637,13 +650,14 @@ void engine::begin_io(coroutine_handle<> h, std::uint64_t latency_ns) {
     if (config_.io_jitter_ns > 0) {
         const std::uint32_t reactor[io_jitter_levels] = {reactor_entity, reactor_entity,
                                                          reactor_entity, reactor_entity};
-        const std::uint32_t level = choose(choice_kind::io_jitter, io_jitter_levels, reactor);
+        const std::uint32_t level =
+            choose(choice_kind::io_jitter, io_jitter_levels, reactor, reactor);
         latency_ns += config_.io_jitter_ns * level / (io_jitter_levels - 1);
     }
     const std::uint64_t flow = ++flow_seq_;
     observe(sim_event_kind::posted, local_now() + latency_ns, UINT32_MAX, flow, 1);
-    schedule(ev_kind::io_complete, local_now() + latency_ns, w.id, 0, h.address(), origin::reactor,
-             flow);
+    schedule(ev_kind::io_complete, local_now() + latency_ns, w.id, job_actor(reactor_entity),
+             h.address(), origin::reactor, flow);
 }
 
 bool engine::try_inline_ready() {
@@ -827,7 +841,7 @@ void engine::run_slices(worker_state& w, coroutine_handle<> first) {
             observe(sim_event_kind::slice_end, local_now(), w.id, 0, 0);
         }
         if (w.pending_ns > 0) {
-            schedule(ev_kind::worker_free, local_now(), w.id, 0, nullptr);
+            schedule(ev_kind::worker_free, local_now(), w.id, w.id, nullptr);
             w.pending_ns = 0;
             w.mode = worker_mode::waking;
             return;
@@ -862,7 +876,9 @@ void engine::pull_next_job() {
                                   "non-decreasing arrivals");
     }
     last_arrival_ns_ = next_job_->arrival_ns;
-    schedule(ev_kind::arrival, next_job_->arrival_ns, 0, 0, nullptr, origin::reactor);
+    schedule(ev_kind::arrival, next_job_->arrival_ns, 0,
+             job_actor_flag | static_cast<std::uint32_t>(job_seq_ & ~job_actor_flag), nullptr,
+             origin::reactor);
 }
 
 void engine::arrive() {

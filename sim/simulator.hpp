@@ -70,7 +70,12 @@ struct choice_point {
     // Per option, who acts if it is chosen: a worker id, or reactor_entity for arrivals and
     // I/O completions (for io_jitter every option is the reactor).
     const std::uint32_t* entities;
+    // Per option, the job it advances (job_actor_flag | sequence number mod 2^31), or the
+    // entity when no job is known (a worker's overhead ending, an idle worker).
+    const std::uint32_t* actors;
 };
+
+inline constexpr std::uint32_t job_actor_flag = 0x80000000u;
 
 // The abstract state at a choice point, for explorers that merge equal states.
 class state_view {
