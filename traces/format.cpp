@@ -20,6 +20,10 @@
 namespace schedlab::traces {
 
 namespace {
+__extension__ using u128 = unsigned __int128;
+}  // namespace
+
+namespace {
 
 using detail::number_status;
 using detail::parse_u64;
@@ -83,10 +87,18 @@ public:
     }
 
 private:
-    struct named_entry {
-        std::shared_ptr<const program> handle;
+    // What a program costs when it runs once: how deep its calls go, how many frames it
+    // creates (every fan-out child counted), and its demand summed over every step it runs.
+    // The last two bound what one job can make the simulator do.
+    struct program_totals {
         int depth = 1;
         bool has_send = false;
+        std::uint64_t frames = 1;
+        std::uint64_t demand_ns = 0;
+    };
+    struct named_entry {
+        std::shared_ptr<const program> handle;
+        program_totals totals;
         std::uint64_t line = 0;
     };
     struct open_program {
@@ -94,8 +106,7 @@ private:
         std::string name;
         std::vector<step> steps;
         std::uint64_t line = 0;
-        int depth = 1;
-        bool has_send = false;
+        program_totals totals;
     };
     using token_list = std::vector<std::string_view>;
 
@@ -123,9 +134,11 @@ private:
     void parse_channel(const token_list& tokens);
     void begin_program(const token_list& tokens);
     void end_program(const token_list& tokens);
-    // Parses tokens[begin, end) as one step; updates depth and has_send of its program.
-    step parse_step(const token_list& tokens, std::size_t begin, std::size_t end, int& depth,
-                    bool& has_send) const;
+    // Parses tokens[begin, end) as one step and adds it to its program's totals.
+    step parse_step(const token_list& tokens, std::size_t begin, std::size_t end,
+                    program_totals& totals) const;
+    void add_to(program_totals& totals, std::uint64_t frames, std::uint64_t demand_ns,
+                std::uint64_t times, std::string_view word) const;
     job parse_job(const token_list& tokens);
     // Handles a program, end or step line; false if the line is something else.
     bool handle_program_line(const token_list& tokens);
@@ -376,6 +389,9 @@ void text_reader::parse_channel(const token_list& tokens) {
                  std::to_string(channel_line_[found->second]) + ")",
              name);
     }
+    if (header_.channels.size() >= max_channels) {
+        fail("channel", "at most 4096 channels", name);
+    }
     channel_decl decl;
     decl.name = std::string(name);
     bool seen_capacity = false;
@@ -399,8 +415,8 @@ void text_reader::parse_channel(const token_list& tokens) {
                 fail("consumers", "consumers given at most once", option);
             }
             seen_consumers = true;
-            decl.consumers =
-                static_cast<std::uint32_t>(number(value, "consumers", 1, UINT32_MAX, range));
+            decl.consumers = static_cast<std::uint32_t>(
+                number(value, "consumers", 1, max_channel_consumers, "a count in 1..1024"));
         } else {
             fail("option", "capacity=N or consumers=K", option);
         }
@@ -427,8 +443,7 @@ void text_reader::begin_program(const token_list& tokens) {
     open_.name = std::string(name);
     open_.steps.clear();
     open_.line = cur_line_;
-    open_.depth = 1;
-    open_.has_send = false;
+    open_.totals = {};
 }
 
 void text_reader::end_program(const token_list& tokens) {
@@ -437,8 +452,7 @@ void text_reader::end_program(const token_list& tokens) {
         fail("program", "at least one step in program " + open_.name + " before 'end'");
     }
     named_entry entry;
-    entry.depth = open_.depth;
-    entry.has_send = open_.has_send;
+    entry.totals = open_.totals;
     entry.line = open_.line;
     entry.handle = store_.add(program{open_.name, std::move(open_.steps)});
     programs_.emplace(open_.name, std::move(entry));
@@ -471,12 +485,12 @@ bool text_reader::handle_program_line(const token_list& tokens) {
     if (!parse_step_kind(word)) {
         fail("step", std::string(step_kinds) + ", or 'end' closing program " + open_.name, word);
     }
-    open_.steps.push_back(parse_step(tokens, 0, tokens.size(), open_.depth, open_.has_send));
+    open_.steps.push_back(parse_step(tokens, 0, tokens.size(), open_.totals));
     return true;
 }
 
 step text_reader::parse_step(const token_list& tokens, std::size_t begin, std::size_t end,
-                             int& depth, bool& has_send) const {
+                             program_totals& totals) const {
     const std::string_view word = tokens[begin];
     const auto kind = parse_step_kind(word);
     if (!kind) {
@@ -521,7 +535,7 @@ step text_reader::parse_step(const token_list& tokens, std::size_t begin, std::s
                 }
                 fail("program", "a program defined before this line", name);
             }
-            const named_entry& sub = found->second;
+            const program_totals& sub = found->second.totals;
             if (sub.has_send) {
                 fail("program",
                      "a program without send steps (send is only allowed in a job's top-level "
@@ -531,8 +545,9 @@ step text_reader::parse_step(const token_list& tokens, std::size_t begin, std::s
             if (sub.depth + 1 > max_nesting_depth) {
                 fail("program", "call/fanout nesting at most 64 frames deep", name);
             }
-            depth = std::max(depth, sub.depth + 1);
-            result.sub = sub.handle.get();
+            totals.depth = std::max(totals.depth, sub.depth + 1);
+            add_to(totals, sub.frames, sub.demand_ns, result.count, word);
+            result.sub = found->second.handle.get();
             break;
         }
         case step_kind::yield:
@@ -545,11 +560,32 @@ step text_reader::parse_step(const token_list& tokens, std::size_t begin, std::s
                 fail("channel", "a channel declared in the header", tokens[begin + 1]);
             }
             result.channel = found->second;
-            has_send = true;
+            totals.has_send = true;
             break;
         }
     }
+    if (result.kind == step_kind::compute || result.kind == step_kind::io) {
+        add_to(totals, 0, result.duration_ns, 1, word);
+    } else if (result.kind == step_kind::ready) {
+        add_to(totals, 0, result.duration_ns, result.count, word);
+    }
     return result;
+}
+
+void text_reader::add_to(program_totals& totals, std::uint64_t frames, std::uint64_t demand_ns,
+                         std::uint64_t times, std::string_view word) const {
+    // Saturating in 128 bits: the limits are far below 2^64, so nothing wraps on the way.
+    const auto frames_total = static_cast<u128>(totals.frames) + static_cast<u128>(frames) * times;
+    const auto demand_total =
+        static_cast<u128>(totals.demand_ns) + static_cast<u128>(demand_ns) * times;
+    if (frames_total > max_job_frames) {
+        fail("frames", "at most 2^20 coroutine frames per job (fan-out widths multiply)", word);
+    }
+    if (demand_total > max_job_demand_ns) {
+        fail("demand_ns", "at most 10^15 ns of demand per job, summed over its steps", word);
+    }
+    totals.frames = static_cast<std::uint64_t>(frames_total);
+    totals.demand_ns = static_cast<std::uint64_t>(demand_total);
 }
 
 job text_reader::parse_job(const token_list& tokens) {
@@ -591,8 +627,7 @@ job text_reader::parse_job(const token_list& tokens) {
         std::vector<step> steps;
         steps.reserve(static_cast<std::size_t>(
             std::count(tokens.begin() + 4, tokens.end(), std::string_view(";")) + 1));
-        int depth = 1;
-        bool has_send = false;
+        program_totals totals;
         std::size_t begin = 4;
         while (begin <= tokens.size()) {
             std::size_t end = begin;
@@ -602,7 +637,7 @@ job text_reader::parse_job(const token_list& tokens) {
             if (end == begin) {
                 fail("step", "a step between ';' separators");
             }
-            steps.push_back(parse_step(tokens, begin, end, depth, has_send));
+            steps.push_back(parse_step(tokens, begin, end, totals));
             begin = end + 1;
         }
         result.prog = store_.make_inline(std::move(steps));

@@ -36,6 +36,12 @@ inline constexpr std::uint32_t max_class_id = 65535;
 // The deepest stack a job may build, counted in frames: its own program is frame 1, and each
 // call or fanout along a chain adds one.
 inline constexpr int max_nesting_depth = 64;
+// What one job may ask of the simulator: frames alive at once (fan-out widths multiply) and
+// demand summed over every step it runs, so no job can exhaust memory or wrap the clock.
+inline constexpr std::uint64_t max_job_frames = std::uint64_t{1} << 20;
+inline constexpr std::uint64_t max_job_demand_ns = 1'000'000'000'000'000ULL;
+inline constexpr std::uint32_t max_channel_consumers = 1024;
+inline constexpr std::size_t max_channels = 4096;
 // Longer lines are rejected so that garbage without newlines cannot exhaust memory.
 inline constexpr std::size_t max_line_bytes = std::size_t{1} << 22;
 

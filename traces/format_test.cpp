@@ -218,17 +218,40 @@ TEST_CASE("sub-programs stay valid after the source that defined them is gone") 
 }
 
 TEST_CASE("the largest allowed values are accepted") {
+    // Each field at its own limit, in jobs whose totals stay within the per-job bounds.
     const auto jobs = read_text(magic_line +
                                 "class 65535 top\n"
-                                "program deep\n"
-                                "  compute 1000000000000000\n"
-                                "  ready 1048576 1000000000000000\n"
-                                "end\n"
-                                "program wide\n  fanout 65536 deep\nend\n"
+                                "program long\n  compute 1000000000000000\nend\n"
+                                "program many\n  ready 1048576 0\nend\n"
+                                "program leaf\n  compute 1\nend\n"
+                                "program wide\n  fanout 65536 leaf\nend\n"
+                                "job 0 65535 long\n"
+                                "job 0 65535 many\n"
                                 "job 4611686018427387904 65535 wide\n");
-    REQUIRE(jobs.size() == 1);
-    CHECK(jobs[0].arrival_ns == (std::uint64_t{1} << 62));
-    CHECK(jobs[0].prog->steps[0].count == 65536);
+    REQUIRE(jobs.size() == 3);
+    CHECK(jobs[0].prog->steps[0].duration_ns == 1'000'000'000'000'000ULL);
+    CHECK(jobs[1].prog->steps[0].count == 1048576);
+    CHECK(jobs[2].arrival_ns == (std::uint64_t{1} << 62));
+    CHECK(jobs[2].prog->steps[0].count == 65536);
+}
+
+TEST_CASE("a job whose summed demand passes 10^15 ns is an error naming demand_ns") {
+    const auto e = check_error(magic_line +
+                                   "program deep\n"
+                                   "  compute 1000000000000000\n"
+                                   "  ready 1 1\n"
+                                   "end\n",
+                               4, "demand_ns");
+    CHECK_THAT(std::string(e.what()), Contains("10^15"));
+}
+
+TEST_CASE("a job whose fan-outs multiply past 2^20 frames is an error naming frames") {
+    const auto e = check_error(magic_line +
+                                   "program leaf\n  compute 1\nend\n"
+                                   "program mid\n  fanout 1024 leaf\nend\n"
+                                   "program top\n  fanout 1024 mid\nend\n",
+                               9, "frames");
+    CHECK_THAT(std::string(e.what()), Contains("2^20"));
 }
 
 TEST_CASE("call chains of 64 frames are accepted") {

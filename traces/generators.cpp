@@ -325,12 +325,15 @@ public:
         const auto compute_ns = p.integer("compute_ns", 0, max_duration_ns);
         interval_ns_ = p.integer("interval_ns", 0, max_arrival_ns);
         check_periodic_span(interval_ns_);
-        u128 leaves = 1;
+        // The same per-job frame bound the trace reader enforces: every level's frames count.
+        u128 level_frames = 1, frames = 1;
         for (std::uint64_t i = 0; i < nesting; ++i) {
-            leaves *= width;
-            if (leaves > (u128{1} << 32)) {
+            level_frames *= width;
+            frames += level_frames;
+            if (frames > max_job_frames) {
                 throw std::invalid_argument(
-                    "generator 'fanout': width^nesting must be at most 2^32 leaves per job");
+                    "generator 'fanout': width^1 + ... + width^nesting frames must be at most "
+                    "2^20 per job");
             }
         }
         header_.classes.push_back({0, "default"});
@@ -428,7 +431,8 @@ public:
         const auto stages = p.integer("stages", 1, 1024);
         const auto compute_ns = p.integer("compute_ns", 0, max_duration_ns);
         const auto capacity = static_cast<std::uint32_t>(p.integer("capacity", 1, UINT32_MAX));
-        const auto consumers = static_cast<std::uint32_t>(p.integer("consumers", 1, UINT32_MAX));
+        const auto consumers =
+            static_cast<std::uint32_t>(p.integer("consumers", 1, max_channel_consumers));
         const double rate_per_s = p.real("rate_per_s", 0, false, 1e12);
         mean_gap_ns_ = 1e9 / rate_per_s;
         check_poisson_span(mean_gap_ns_);

@@ -216,8 +216,10 @@ capture_source::capture_source(const std::string& path, const pcap_options& opti
     if (options_.stages < 1 || options_.stages > max_capture_stages) {
         throw std::invalid_argument("capture stages must be in 1..1024");
     }
-    if (options_.capacity < 1 || options_.consumers < 1) {
-        throw std::invalid_argument("capture channel capacity and consumers must be at least 1");
+    if (options_.capacity < 1 || options_.consumers < 1 ||
+        options_.consumers > max_channel_consumers) {
+        throw std::invalid_argument(
+            "capture channel capacity must be at least 1 and consumers in 1..1024");
     }
     if (options_.base_compute_ns > max_duration_ns) {
         throw std::invalid_argument("capture base_compute_ns must be at most 10^15");
@@ -529,8 +531,13 @@ const std::shared_ptr<const program>& capture_source::program_for(std::uint32_t 
         const u128 per_byte_ns =
             (static_cast<u128>(options_.per_byte_compute_ps) * orig_len + 500) / 1000;
         const u128 total_ns = per_byte_ns + options_.base_compute_ns;
-        const std::uint64_t segment_ns =
-            total_ns > max_duration_ns ? max_duration_ns : static_cast<std::uint64_t>(total_ns);
+        // A job's whole demand has the same bound as a trace's: the clock must not wrap.
+        if (total_ns * options_.stages > max_job_demand_ns) {
+            throw std::invalid_argument(
+                "capture options ask for more than 10^15 ns of compute per frame (stages * "
+                "(base_compute_ns + per_byte_compute_ps * length)); lower them");
+        }
+        const auto segment_ns = static_cast<std::uint64_t>(total_ns);
         program prog;
         prog.name = numbered("frame_", orig_len);
         prog.steps.reserve(2 * options_.stages - 1);
