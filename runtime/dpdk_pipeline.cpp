@@ -251,6 +251,9 @@ sim::run_result run_dpdk_pipeline(const live_options& o) {
         throw std::invalid_argument("run: the pipeline workload needs --reactor dpdk");
     }
     if (o.threads == 0) throw std::invalid_argument("run: --threads must be at least 1");
+    if (!o.record.empty()) {
+        throw std::invalid_argument("run: --record is not supported for the pipeline workload");
+    }
     if (eal_used.exchange(true)) {
         throw std::runtime_error("dpdk: the EAL can be initialised only once per process");
     }
