@@ -31,7 +31,9 @@ sim::sim_config config_of(const std::string& pump, const std::string& frames = "
     return c;
 }
 
-double relative_error(double got, double want) { return std::abs(got - want) / want; }
+double relative_error(double got, double want) {
+    return std::abs(got - want) / want;
+}
 
 }  // namespace
 
@@ -41,11 +43,12 @@ TEST_CASE("one worker with zero costs is an M/M/1 queue") {
         auto config = config_of("disabled");
         config.costs = sim::cost_model::zero();
         // 10^6 jobs: the standard error of the mean sojourn at rho=0.8 is about 0.9%.
-        const auto r = replay_generated(
-            "poisson",
-            {{"utilization", std::to_string(rho)}, {"mean_service_ns", "10000"},
-             {"service", "exp"}, {"ready_before", "3"}},
-            1'000'000, 11, config);
+        const auto r = replay_generated("poisson",
+                                        {{"utilization", std::to_string(rho)},
+                                         {"mean_service_ns", "10000"},
+                                         {"service", "exp"},
+                                         {"ready_before", "3"}},
+                                        1'000'000, 11, config);
         const double mu = 1.0 / mean_service_ns, lambda = rho * mu;
         const double mean_want = 1.0 / (mu - lambda);
         const double p99_want = std::log(100.0) / (mu - lambda);
@@ -62,8 +65,7 @@ TEST_CASE("deterministic service matches the M/D/1 mean wait") {
     auto config = config_of("disabled");
     config.costs = sim::cost_model::zero();
     const auto r = replay_generated(
-        "poisson",
-        {{"utilization", "0.8"}, {"mean_service_ns", "10000"}, {"service", "det"}},
+        "poisson", {{"utilization", "0.8"}, {"mean_service_ns", "10000"}, {"service", "det"}},
         1'000'000, 12, config);
     // Pollaczek-Khinchine with zero service variance: Wq = rho * S / (2 (1 - rho)).
     const double wait_want = rho * service_ns / (2 * (1 - rho));
@@ -83,9 +85,8 @@ TEST_CASE("an adaptive pump reorders an M/M/1 queue: same mean, another p99") {
     adaptive.costs = sim::cost_model::zero();
     const auto a = replay_generated("poisson", params, 1'000'000, 13, disabled);
     const auto b = replay_generated("poisson", params, 1'000'000, 13, adaptive);
-    INFO("disabled mean=" << a.latency.mean_ns << " p99=" << a.latency.p99_ns
-                          << "; adaptive mean=" << b.latency.mean_ns
-                          << " p99=" << b.latency.p99_ns);
+    INFO("disabled mean=" << a.latency.mean_ns << " p99=" << a.latency.p99_ns << "; adaptive mean="
+                          << b.latency.mean_ns << " p99=" << b.latency.p99_ns);
     CHECK(b.inline_resumes > 0);
     CHECK(relative_error(b.latency.mean_ns, a.latency.mean_ns) < 0.02);
     CHECK(relative_error(static_cast<double>(b.latency.p99_ns),
@@ -140,12 +141,12 @@ TEST_CASE("a private stash sized to the arity keeps child frames off the global 
 }
 
 TEST_CASE("the same seed reproduces the event hash and a different one changes it") {
-    const auto a = replay_generated("fanout", {}, 200, 1, config_of("adaptive", "recycling",
-                                                                    "shared", 4));
+    const auto a =
+        replay_generated("fanout", {}, 200, 1, config_of("adaptive", "recycling", "shared", 4));
     auto other_seed = config_of("adaptive", "recycling", "shared", 4);
     other_seed.seed = 2;
-    const auto b = replay_generated("fanout", {}, 200, 1, config_of("adaptive", "recycling",
-                                                                    "shared", 4));
+    const auto b =
+        replay_generated("fanout", {}, 200, 1, config_of("adaptive", "recycling", "shared", 4));
     const auto c = replay_generated("fanout", {}, 200, 1, other_seed);
     CHECK(a.event_hash == b.event_hash);
     CHECK(a.final_draw == b.final_draw);
@@ -162,8 +163,8 @@ TEST_CASE("the disabled pump never resumes inline") {
 TEST_CASE("no pump runs more inline resumes in a row than it allows while work waits") {
     for (const char* pump : {"fixed:3", "adaptive"}) {
         const auto spec = policies::pump_spec::parse(pump);
-        const auto r = replay_generated("mixed", {}, 2'000, 1, config_of(pump, "recycling",
-                                                                         "shared", 2));
+        const auto r =
+            replay_generated("mixed", {}, 2'000, 1, config_of(pump, "recycling", "shared", 2));
         INFO(pump << " longest inline run " << r.max_inline_streak);
         CHECK(r.max_inline_streak > 0);
         CHECK(r.max_inline_streak <= spec.inline_bound());
@@ -180,9 +181,8 @@ TEST_CASE("a pipeline hands every job through its stages and frees every frame")
 
 TEST_CASE("a cycle of full channels is reported as a liveness failure") {
     // Two stages that feed each other with capacity 1 and many jobs in flight deadlock.
-    const std::map<std::string, std::string> params{{"rounds", "50"},
-                                                    {"interval_ns", "1"},
-                                                    {"capacity", "1"}};
+    const std::map<std::string, std::string> params{
+        {"rounds", "50"}, {"interval_ns", "1"}, {"capacity", "1"}};
     CHECK_THROWS_AS(replay_generated("pingpong", params, 100, 1, config_of("adaptive")),
                     sim::liveness_error);
 }
