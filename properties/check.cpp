@@ -420,6 +420,7 @@ check_report run_check(const workload& w, const check_options& o) {
             rep.failed = out.failed;
             rep.failing_run = run;
             if (out.failed->property == "determinism") break;  // nothing stable to shrink
+            if (o.shrink_runs_max == 0) break;                 // the caller only asks whether
             sim::sim_config sc = c;
             shrunk s = shrink(w, out.choices, sc, out.failed->property, o.shrink_runs_max);
             rep.counterexample = std::move(s.w);

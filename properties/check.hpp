@@ -50,7 +50,7 @@ struct check_options {
     std::uint64_t runs = 200;
     std::uint64_t seed = 1;
     std::uint64_t determinism_every = 16;  // re-run every n-th run and compare its hash
-    std::uint64_t shrink_runs_max = 3000;
+    std::uint64_t shrink_runs_max = 3000;  // 0: report the failure without a counterexample
 };
 
 struct rare_path {

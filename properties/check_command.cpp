@@ -59,20 +59,14 @@ struct check_args {
     bool list = false;
 };
 
-// "name" of a file in the scenario directory, or the path itself.
-std::string resolve(const std::string& input) {
-    if (fs::exists(input)) return input;
-    const fs::path named = fs::path(scenario_dir()) / (input + ".trace");
-    if (fs::exists(named)) return named.string();
-    return input;  // open_input names the missing file
-}
-
 std::string description_of(const traces::workload_header& h) {
     for (const auto& [k, v] : h.meta) {
         if (k == "description") return v;
     }
     return "";
 }
+
+}  // namespace
 
 std::vector<std::pair<std::string, std::string>> expectations_of(const traces::workload_header& h,
                                                                  const std::string& path) {
@@ -90,6 +84,24 @@ std::vector<std::pair<std::string, std::string>> expectations_of(const traces::w
     }
     return out;
 }
+
+std::string resolve_input(const std::string& input) {
+    if (fs::exists(input)) return input;
+    const fs::path named = fs::path(scenario_dir()) / (input + ".trace");
+    if (fs::exists(named)) return named.string();
+    return input;  // open_input names the missing file
+}
+
+std::vector<std::string> scenario_names() {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(scenario_dir())) {
+        if (e.path().extension() == ".trace") names.push_back(e.path().stem().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+namespace {
 
 int list_scenarios() {
     std::vector<fs::path> files;
@@ -123,7 +135,7 @@ void print_rare(const char* name, const rare_path& p, std::uint64_t runs) {
 int run_check_command(const check_args& a, const CLI::App& cmd) {
     if (a.list) return list_scenarios();
     if (a.input.empty()) throw std::invalid_argument("check: INPUT is required (or --list)");
-    const std::string path = resolve(a.input);
+    const std::string path = resolve_input(a.input);
     auto src = traces::open_input(path);
     const workload w = workload::from_source(*src);
 

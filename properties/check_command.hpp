@@ -3,8 +3,11 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "sim/simulator.hpp"
+#include "traces/trace.hpp"
 
 namespace CLI {
 class App;
@@ -24,5 +27,16 @@ std::unique_ptr<sim::chooser> apply_schedule(sim::sim_config& config, const std:
 
 // The directory of the named scenarios (properties/scenarios in the source tree).
 std::string scenario_dir();
+
+// The named scenarios (file stems in scenario_dir()), sorted.
+std::vector<std::string> scenario_names();
+
+// A scenario name's file, or `input` itself when it is not a scenario name.
+std::string resolve_input(const std::string& input);
+
+// What a scenario's header declares with `meta expect KEY=VALUE ...`, as check settings.
+// Throws traces::input_error naming `path` for a malformed pair.
+std::vector<std::pair<std::string, std::string>> expectations_of(const traces::workload_header& h,
+                                                                 const std::string& path);
 
 }  // namespace schedlab::properties
