@@ -11,9 +11,13 @@
 #include "policies/frame_stash.hpp"
 #include "policies/frames.hpp"
 #include "policies/pump.hpp"
+#include "properties/check_command.hpp"
 #include "sim/report.hpp"
 #include "sim/simulator.hpp"
+#include "tools/commands.hpp"
 #include "tools/output_file.hpp"
+#include "tools/replay_timeline.hpp"
+#include "tools/run_command.hpp"
 #include "traces/format.hpp"
 #include "traces/generators.hpp"
 #include "traces/pcap.hpp"
@@ -102,6 +106,7 @@ struct replay_args {
     bool json = false;
     bool quiet = false;
     std::string output;
+    std::string schedule;
     sl::traces::pcap_options capture;
 };
 
@@ -135,8 +140,12 @@ int run_replay(const replay_args& a) {
     if (!a.json && !a.quiet) std::printf("seed=%llu\n", static_cast<unsigned long long>(a.seed));
     std::fflush(stdout);
 
+    std::unique_ptr<sl::sim::chooser> follow;
+    if (!a.schedule.empty()) follow = sl::properties::apply_schedule(cfg, a.schedule);
     auto source = sl::traces::open_input(a.input, a.capture);
+    const sl::tools::replay_timeline timeline(cfg);
     const sl::sim::run_result result = sl::sim::simulate(*source, cfg);
+    timeline.write();
     if (shown) std::fprintf(stderr, "\n");
 
     std::string text;
@@ -204,9 +213,10 @@ int main(int argc, char** argv) {
         "Replay a trace or a capture (recognised by its magic number) under the given policies "
         "on simulated workers sharing one FIFO run queue");
     replay->add_option("input", ra.input, "Trace or capture file")->required();
-    replay->add_option("--pump", ra.pump,
-                       "disabled | fixed:N | adaptive[:initial=2,max=16,unassisted=4] | "
-                       "quota:NS")
+    replay
+        ->add_option("--pump", ra.pump,
+                     "disabled | fixed:N | adaptive[:initial=2,max=16,unassisted=4] | "
+                     "quota:NS")
         ->capture_default_str();
     replay->add_option("--frames", ra.frames, "heap | recycling[:per_thread=16,take_all=1]")
         ->capture_default_str();
@@ -222,7 +232,11 @@ int main(int argc, char** argv) {
     replay->add_flag("--json", ra.json, "Print one JSON object instead of a table");
     replay->add_flag("-q,--quiet", ra.quiet, "No progress on stderr");
     replay->add_option("-o,--output", ra.output, "Write the result to FILE instead of stdout");
+    replay->add_option("--schedule", ra.schedule,
+                       "Follow a schedule written by `schedlab check` and judge the run by its "
+                       "checks (exit 1 on a violation)");
     add_capture_options(*replay, ra.capture);
+    sl::properties::add_check_command(app);
     replay->footer(
         "Examples:\n"
         "  schedlab replay ../shared/data/http_dns_browsing.pcap --workers 2\n"
@@ -231,6 +245,12 @@ int main(int argc, char** argv) {
         "  schedlab replay mm1.trace --costs zero --pump disabled --workers 1\n"
         "Limits: one shared FIFO run queue (no work stealing); I/O latencies come from the "
         "workload, not from a device model; cancellation is not modelled.");
+
+    sl::tools::add_run_command(app);
+    sl::tools::add_timeline_options(*replay);
+    sl::tools::register_compare(app);
+    sl::tools::register_merge(app);
+    sl::tools::register_import_chrome(*imp);
 
     try {
         app.parse(argc, argv);
@@ -249,7 +269,7 @@ int main(int argc, char** argv) {
         if (*gen) return run_gen(ga);
         if (*pcap) return run_import(ia);
         if (*replay) return run_replay(ra);
-    } catch (const sl::sim::liveness_error& e) {
+    } catch (const sl::sim::property_violation& e) {
         std::fprintf(stderr, "schedlab: %s\n", e.what());
         return exit_violation;
     } catch (const sl::traces::input_error& e) {
