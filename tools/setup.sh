@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake make pkg-config catch2 librapidcheck-dev libcli11-dev nlohmann-json3-dev
-          liburing-dev libdpdk-dev libboost1.81-dev chromium)
+          liburing-dev libdpdk-dev libboost1.81-dev chromium clang-format)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
