@@ -71,6 +71,7 @@ nlohmann::ordered_json to_json(const run_result& r) {
                    {"lock_waits", f.lock_waits},
                    {"lock_wait_ns", f.lock_wait_ns},
                    {"child_global_trips", f.child_global_trips},
+                   {"fanouts_with_child_trips", f.fanouts_with_child_trips},
                    {"stash_arenas", f.stash_arenas},
                    {"stash_hits", f.stash_hits},
                    {"stash_overflows", f.stash_overflows}};

@@ -724,6 +724,7 @@ std::optional<hand_off> engine::take_item(std::uint32_t ch) {
 void engine::note_fanout(std::uint64_t child_trips, const pol::stash_counters* stash) {
     auto& f = result_.frames_result;
     f.child_global_trips += child_trips;
+    if (child_trips > 0) ++f.fanouts_with_child_trips;
     if (stash != nullptr) {
         f.stash_arenas += stash->arena_allocations;
         f.stash_hits += stash->hits;

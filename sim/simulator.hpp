@@ -175,6 +175,9 @@ struct frame_result {
     std::uint64_t stash_overflows = 0;
     // Trips to the global pool made while allocating a when_all child's frame.
     std::uint64_t child_global_trips = 0;
+    // when_all fan-outs whose children's frames took at least one such trip: with one fan-out
+    // per job, this says whether *every* job paid, which a total cannot.
+    std::uint64_t fanouts_with_child_trips = 0;
 };
 
 struct run_result {

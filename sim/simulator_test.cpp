@@ -124,8 +124,10 @@ TEST_CASE("a fan-out of 64 trips to the global pool on every job when children s
     const auto r = replay_generated("fanout", {{"width", "64"}}, jobs, 1,
                                     config_of("adaptive", "recycling", "shared"));
     CHECK(r.jobs_completed == jobs);
-    // 64 children cannot come out of a bucket of 16: at least three trips a job.
+    // 64 children cannot come out of a bucket of 16: at least three trips a job, and every
+    // job's fan-out pays at least one.
     CHECK(r.frames_result.child_global_trips >= 3 * jobs);
+    CHECK(r.frames_result.fanouts_with_child_trips == jobs);
     CHECK(r.frames_result.outstanding_at_end == 0);
 }
 
@@ -135,6 +137,7 @@ TEST_CASE("a private stash sized to the arity keeps child frames off the global 
                                     config_of("adaptive", "recycling", "private"));
     CHECK(r.jobs_completed == jobs);
     CHECK(r.frames_result.child_global_trips == 0);
+    CHECK(r.frames_result.fanouts_with_child_trips == 0);
     CHECK(r.frames_result.stash_hits == 64 * jobs);
     CHECK(r.frames_result.stash_arenas == jobs);
     CHECK(r.frames_result.stash_overflows == 0);
