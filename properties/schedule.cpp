@@ -216,11 +216,14 @@ std::uint32_t dfs_explorer::choose(const sim::choice_point& c, const sim::state_
 }
 
 bool dfs_explorer::advance() {
+    // Preemptions in the whole prefix, kept up to date while popping: recounting the prefix at
+    // every node made backtracking quadratic in a run's choices.
+    std::uint32_t taken = 0;
+    for (const node& n : stack_) taken += n.index != 0 ? 1 : 0;
     while (!stack_.empty()) {
-        const std::size_t i = stack_.size() - 1;
-        node& n = stack_[i];
-        std::uint32_t before = 0;
-        for (std::size_t k = 0; k < i; ++k) before += stack_[k].index != 0 ? 1 : 0;
+        node& n = stack_.back();
+        if (n.index != 0) --taken;
+        const std::uint32_t before = taken;  // preemptions above this node
         const bool can =
             n.branch && n.index + 1 < n.arity && (n.index != 0 || before + 1 <= budget_);
         if (can) {
