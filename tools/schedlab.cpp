@@ -166,17 +166,21 @@ int run_replay(const replay_args& a) {
 
 int main(int argc, char** argv) {
     CLI::App app{
-        "schedlab: replay workloads against coroutine scheduler policies (pump, frame "
-        "allocator, when_all) in a deterministic simulator.\n"
-        "Exit status: 0 success, 1 the workload could not finish (liveness), 2 bad usage or "
-        "bad input."};
+        "schedlab: coroutine scheduler policies (pump, frame allocator, when_all) replayed in "
+        "a deterministic simulator, checked by a model checker, run on live reactors and "
+        "compared side by side for a reviewer.\n"
+        "Exit status: 0 success, 1 the workload could not finish (liveness) or a check found a "
+        "violation, 2 bad usage or bad input."};
     app.set_version_flag("--version", "schedlab 0.1.0");
     app.require_subcommand(1);
     app.footer(
         "Examples:\n"
         "  schedlab replay ../shared/data/http_dns_browsing.pcap --workers 2\n"
         "  schedlab gen fanout width=64 --jobs 1000 --seed 7 -o fanout.trace\n"
-        "  schedlab replay fanout.trace --when-all private --json");
+        "  schedlab replay fanout.trace --when-all private --json\n"
+        "  schedlab check hop-storm --pump fixed:1000000 --runs 300\n"
+        "  schedlab compare --inputs gen:mixed:jobs=20000 --policies disabled adaptive stash "
+        "-o cmp");
 
     gen_args ga;
     auto* gen = app.add_subcommand("gen", "Generate a workload trace");
