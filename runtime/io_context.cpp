@@ -122,7 +122,7 @@ void io_context::wake_locked(std::size_t items) {
     }
 }
 
-bool io_context::try_inline() noexcept {
+bool io_context::try_inline(const step_key& /*key*/) noexcept {
     if (tls_context != this) return false;
     auto* t = static_cast<thread_state*>(tls_state);
     // Only the quota policy reads time; the others get 0 and skip the clock read.

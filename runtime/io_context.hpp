@@ -64,8 +64,9 @@ public:
     void post(std::coroutine_handle<> h) noexcept override;
 
     // The pump of the calling context thread decides: true resumes inline. Outside a context
-    // thread there is no cycle to extend, so the answer is always post.
-    bool try_inline() noexcept;
+    // thread there is no cycle to extend, so the answer is always post. Reached only through
+    // completed_operation<io_context>, the step the simulator uses too.
+    bool try_inline(const step_key& key) noexcept;
 
     // Starts `t` detached; run() returns once every spawned task has finished. The first
     // exception a detached task throws is rethrown by run().

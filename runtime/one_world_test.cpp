@@ -11,9 +11,12 @@
 #include <mutex>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "policies/frames.hpp"
 #include "policies/pump.hpp"
+#include "runtime/channel.hpp"
+#include "runtime/executor.hpp"
 #include "runtime/io_context.hpp"
 #include "runtime/live_ops.hpp"
 #include "runtime/workloads.hpp"
@@ -56,6 +59,15 @@ std::uint64_t ready_ops_of(const tr::program& p) {
     return n;
 }
 
+template <class S>
+concept asks_pump_without_key = requires(S& s) {
+    s.try_inline();
+};
+
+std::uint64_t live_ready_ops(const rt::io_context& ctx) {
+    return ctx.stats().pump.inline_granted + ctx.stats().pump.inline_refused;
+}
+
 int call_depth(const tr::program& p) {
     int d = 0;
     for (const auto& s : p.steps) {
@@ -71,6 +83,14 @@ rt::task<void> ready_receives(rt::io_context& ctx, int fd, int n) {
     }
 }
 
+rt::task<void> zero_timers(rt::io_context& ctx, int n) {
+    for (int i = 0; i < n; ++i) co_await rt::sleep_for(ctx, 0);
+}
+
+rt::task<void> full_channel_receives(rt::channel<int>& ch, int n) {
+    for (int i = 0; i < n; ++i) co_await ch.receive();
+}
+
 }  // namespace
 
 TEST_CASE("the live runtime is built from the simulator's policy types") {
@@ -79,8 +99,20 @@ TEST_CASE("the live runtime is built from the simulator's policy types") {
     STATIC_REQUIRE(std::is_base_of_v<pol::frame_resource, rt::live_recycler>);
 }
 
+TEST_CASE("the simulator and every live operation reach the pump through one step") {
+    // The scheduler side of the step: the io_context is a pump_scheduler, as the simulator's
+    // worker view is, and its try_inline needs a key that only completed_operation can make.
+    // So a live awaitable cannot ask the pump except by awaiting that step.
+    STATIC_REQUIRE(rt::pump_scheduler<rt::io_context>);
+    STATIC_REQUIRE_FALSE(std::is_default_constructible_v<rt::step_key>);
+    STATIC_REQUIRE_FALSE(asks_pump_without_key<rt::io_context>);
+}
+
 TEST_CASE("one pump definition makes the same decisions in the simulator and on epoll") {
     const char* spec = GENERATE("fixed:3", "disabled", "adaptive:initial=2,max=8,unassisted=4");
+    // The same ten decisions whichever live operation is already complete: a socket receive,
+    // a zero timer or a receive from a channel that holds a value.
+    const std::string op = GENERATE("socket", "timer", "channel");
     // Ten already-complete operations in one queued handler, on one worker.
     temp_file trace("ready10.trace");
     {
@@ -102,8 +134,14 @@ TEST_CASE("one pump definition makes the same decisions in the simulator and on 
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) == 0);
     ctx.io().attach(fds[1]);
     REQUIRE(::send(fds[0], "0123456789", 10, 0) == 10);
-    ctx.spawn(ready_receives(ctx, fds[1], 10));
+    rt::channel<int> ch(ctx, 10);
+    std::vector<std::coroutine_handle<>> none;
+    for (int i = 0; i < 10; ++i) REQUIRE(ch.try_send(i, none));
+    if (op == "socket") ctx.spawn(ready_receives(ctx, fds[1], 10));
+    if (op == "timer") ctx.spawn(zero_timers(ctx, 10));
+    if (op == "channel") ctx.spawn(full_channel_receives(ch, 10));
     ctx.run();
+    CHECK(live_ready_ops(ctx) == 10);
     ctx.io().detach(fds[1]);
     ::close(fds[0]);
     ::close(fds[1]);
