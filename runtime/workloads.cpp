@@ -12,6 +12,7 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
@@ -199,13 +200,17 @@ task<void> local_driver(env& e, driver_tally& tally, bool fanout) {
 
 // --- loopback TCP: ping-pong and HTTP --------------------------------------------------------
 
+// Listens on 127.0.0.1 only; `port` 0 takes any free port and returns the one taken.
 int listen_loopback(std::uint16_t& port, int backlog) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) sys_fail("socket");
+    // A fixed port may still hold connections of a previous run in TIME_WAIT.
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
+    addr.sin_port = htons(port);
     if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) sys_fail("bind");
     if (::listen(fd, backlog) < 0) sys_fail("listen");
     socklen_t len = sizeof addr;
@@ -364,6 +369,120 @@ task<void> tcp_client(env& e, driver_tally& tally, int raw_fd, bool http) {
     }
 }
 
+// --- http --serve: connections from outside clients (wrk, curl) on 127.0.0.1 ---------------
+
+// The server's open connections, so the end of the run can shut them down: without a load
+// generator of its own, the server cannot know when its clients are done.
+struct serve_state {
+    std::mutex mu;
+    bool closing = false;
+    int listen_fd = -1;
+    std::vector<int> conns;
+    std::deque<driver_tally> tallies;  // one per connection
+    std::uint64_t served = 0;
+    std::uint64_t max_requests = 0;  // 0: until the duration ends
+    std::uint64_t conn_errors = 0;   // connections that ended with a socket error (a reset)
+
+    bool is_closing() {
+        std::lock_guard lk(mu);
+        return closing;
+    }
+    // Stops accepting and ends every connection: each waiting receive sees end of stream.
+    void close_all() {
+        std::lock_guard lk(mu);
+        if (closing) return;
+        closing = true;
+        ::shutdown(listen_fd, SHUT_RDWR);
+        for (int fd : conns) ::shutdown(fd, SHUT_RDWR);
+    }
+    driver_tally& add(int fd) {
+        std::lock_guard lk(mu);
+        if (closing) ::shutdown(fd, SHUT_RDWR);
+        conns.push_back(fd);
+        return tallies.emplace_back();
+    }
+    void remove(int fd) {
+        std::lock_guard lk(mu);
+        conns.erase(std::find(conns.begin(), conns.end(), fd));
+    }
+    // True once the request limit is reached.
+    bool note_served() {
+        std::lock_guard lk(mu);
+        return ++served == max_requests;
+    }
+};
+
+// Keeps a connection in serve_state while it is open; removed before the descriptor closes,
+// so close_all never shuts down a number the kernel has handed out again.
+class serve_registration {
+public:
+    serve_registration(serve_state& st, int fd) : st_(st), fd_(fd), tally(st.add(fd)) {}
+    serve_registration(const serve_registration&) = delete;
+    serve_registration& operator=(const serve_registration&) = delete;
+    ~serve_registration() { st_.remove(fd_); }
+
+private:
+    serve_state& st_;
+    int fd_;
+
+public:
+    driver_tally& tally;
+};
+
+// One request at a time per connection (no pipelining). A job is one request: its latency is
+// the server's service time, from the complete request head to the response sent.
+task<void> serve_conn(env& e, serve_state& st, attached_fd conn) {
+    serve_registration reg(st, conn.get());
+    step_builder none(false);
+    std::string head;
+    std::size_t head_end = 0;
+    bool limit_reached = false;
+    try {
+        while (co_await recv_head(e, conn.get(), head, head_end, none) > 0) {
+            const std::uint64_t t0 = monotonic_ns();
+            const std::string resp = http_response(std::string_view(head).substr(0, head_end));
+            co_await send_all(e, conn.get(), resp.data(), resp.size(), none);
+            reg.tally.latency_ns.push_back(monotonic_ns() - t0);
+            ++reg.tally.completed;
+            if (st.note_served()) {
+                limit_reached = true;
+                break;
+            }
+        }
+    } catch (const std::system_error&) {
+        // A client that resets its connection ends only that connection.
+        std::lock_guard lk(st.mu);
+        ++st.conn_errors;
+    }
+    if (limit_reached) st.close_all();
+}
+
+task<void> serve_acceptor(env& e, serve_state& st) {
+    for (;;) {
+        const io_result r = co_await async_accept(e.ctx, st.listen_fd);
+        if (r.value < 0) {
+            if (st.is_closing()) co_return;  // close_all shut the listener down
+            check_io(r, 0, "accept");
+        }
+        const int fd = static_cast<int>(r.value);
+        set_nodelay(fd);
+        e.ctx.spawn(serve_conn(e, st, attached_fd(e.ctx.io(), fd)));
+    }
+}
+
+// Ends the run at the deadline. It sleeps in slices so that a run ended early by the request
+// limit does not wait for the whole duration.
+task<void> serve_deadline(env& e, serve_state& st) {
+    constexpr std::uint64_t slice_ns = 10'000'000;
+    for (;;) {
+        if (st.is_closing()) co_return;
+        const std::uint64_t now = monotonic_ns();
+        if (now >= e.control.deadline_ns) break;
+        co_await sleep_for(e.ctx, std::min(e.control.deadline_ns - now, slice_ns));
+    }
+    st.close_all();
+}
+
 std::unique_ptr<reactor> make_reactor(const std::string& name) {
     if (name == "epoll") return make_epoll_reactor();
     if (name == "io_uring") return make_uring_reactor();
@@ -373,7 +492,17 @@ std::unique_ptr<reactor> make_reactor(const std::string& name) {
 
 }  // namespace
 
-sim::run_result run_live(const live_options& o) {
+sim::run_result run_live(const live_options& o, serving_fn on_serving) {
+    if (o.serve && o.workload != "http") {
+        throw std::invalid_argument("run: --serve is for the http workload only");
+    }
+    if (o.port != 0 && o.workload != "http" && o.workload != "pingpong") {
+        throw std::invalid_argument("run: --port is for the http and pingpong workloads only");
+    }
+    if (o.serve && !o.record.empty()) {
+        throw std::invalid_argument(
+            "run: --record needs the built-in load generator (it is not supported with --serve)");
+    }
     if (o.workload == "pipeline") return run_dpdk_pipeline(o);
     const bool chain = o.workload == "chain";
     const bool fanout = o.workload == "fanout";
@@ -407,23 +536,37 @@ sim::run_result run_live(const live_options& o) {
     env e{ctx, control, o, rec.get()};
     e.private_stash = wa == pol::when_all_frames::private_;
 
-    std::deque<driver_tally> tallies(concurrency);
-    int listen_fd = -1;
+    std::deque<driver_tally> tallies(o.serve ? 0 : concurrency);
+    serve_state serving;
     std::unique_ptr<attached_fd> listener;
     control.start_ns = monotonic_ns();
     control.deadline_ns = control.start_ns + static_cast<std::uint64_t>(o.duration_s * 1e9);
     control.max_jobs = o.jobs;
+    // Every task is created on a context thread (spawn with a maker), so its frame comes from
+    // the run's resource and is counted with the rest.
     if (chain || fanout) {
-        for (auto& t : tallies) ctx.spawn(local_driver(e, t, fanout));
+        for (auto& t : tallies) ctx.spawn([&e, &t, fanout] { return local_driver(e, t, fanout); });
+    } else if (o.serve) {
+        std::uint16_t port = o.port;
+        serving.listen_fd = listen_loopback(port, 1024);
+        serving.max_requests = o.jobs;
+        listener = std::make_unique<attached_fd>(ctx.io(), serving.listen_fd);
+        ctx.spawn([&e, &serving] { return serve_acceptor(e, serving); });
+        ctx.spawn([&e, &serving] { return serve_deadline(e, serving); });
+        if (on_serving != nullptr) on_serving(port, o.duration_s);
     } else {
-        std::uint16_t port = 0;
-        listen_fd = listen_loopback(port, static_cast<int>(concurrency));
+        std::uint16_t port = o.port;
+        const int listen_fd = listen_loopback(port, static_cast<int>(concurrency));
         listener = std::make_unique<attached_fd>(ctx.io(), listen_fd);
         std::vector<int> clients;
         for (std::uint32_t i = 0; i < concurrency; ++i) clients.push_back(connect_loopback(port));
-        ctx.spawn(acceptor(e, listen_fd, concurrency, http));
+        ctx.spawn([&e, listen_fd, concurrency, http] {
+            return acceptor(e, listen_fd, concurrency, http);
+        });
         for (std::uint32_t i = 0; i < concurrency; ++i) {
-            ctx.spawn(tcp_client(e, tallies[i], clients[i], http));
+            ctx.spawn([&e, &t = tallies[i], fd = clients[i], http] {
+                return tcp_client(e, t, fd, http);
+            });
         }
     }
     ctx.run();
@@ -431,7 +574,7 @@ sim::run_result run_live(const live_options& o) {
     listener.reset();
 
     live_tallies lt;
-    for (const auto& t : tallies) {
+    for (const auto& t : o.serve ? serving.tallies : tallies) {
         lt.latency_ns.insert(lt.latency_ns.end(), t.latency_ns.begin(), t.latency_ns.end());
         lt.completed += t.completed;
     }
@@ -441,6 +584,10 @@ sim::run_result run_live(const live_options& o) {
     lt.stash_hits = e.stash_hits.load();
     lt.stash_overflows = e.stash_overflows.load();
     sim::run_result r = make_live_result(o, ctx, lt);
+    if (o.serve) {
+        r.source_stats.emplace_back("connections", serving.tallies.size());
+        r.source_stats.emplace_back("connection_errors", serving.conn_errors);
+    }
     if (rec) {
         rec->write(o.record, {{"source", "schedlab-run"},
                               {"workload", o.workload},
