@@ -59,6 +59,14 @@ std::uint64_t ready_ops_of(const tr::program& p) {
     return n;
 }
 
+std::uint64_t source_stat(const schedlab::sim::run_result& r, const std::string& key) {
+    for (const auto& [k, v] : r.source_stats) {
+        if (k == key) return v;
+    }
+    FAIL("no source stat " << key);
+    return 0;
+}
+
 template <class S>
 concept asks_pump_without_key = requires(S& s) {
     s.try_inline();
@@ -215,31 +223,56 @@ TEST_CASE("a recorded live run replays with the same job count and structure") {
         // The job, the simulator's fan-out frame (it keeps other frames small) and 16 children.
         CHECK(replayed.frames_result.counters.allocations == 12 * 18);
     }
-    SECTION("pingpong") {
-        temp_file trace("pingpong-" + reactor + ".trace");
+    SECTION("pingpong and http keep their call structure") {
+        // Live, each job is a request coroutine calling the client's send and receive helpers,
+        // and the server's receive and send helpers serve it: five frames (six for an http
+        // response whose body arrived after its head). The recording calls the same helpers
+        // from the job, so the replay allocates the same frames and takes the same pump
+        // decisions per job.
+        const std::string workload = GENERATE("pingpong", "http");
+        temp_file trace(workload + "-" + reactor + ".trace");
         rt::live_options o;
-        o.workload = "pingpong";
+        o.workload = workload;
         o.reactor = reactor;
         o.threads = 2;
+        o.concurrency = 4;
         o.jobs = 40;
         o.duration_s = 60;
         o.record = trace.path.string();
-        REQUIRE(rt::run_live(o).jobs_completed == 40);
+        const auto live = rt::run_live(o);
+        REQUIRE(live.jobs_completed == 40);
+
         auto src = tr::open_trace(o.record);
-        std::uint64_t jobs = 0;
+        std::uint64_t jobs = 0, job_frames = 0, job_ready = 0;
         while (auto j = src->next()) {
             ++jobs;
-            // The send and at least one receive; whether the echo was already there when the
-            // receive was tried (ready) or not (io) depends on the schedule.
-            std::uint64_t ops = 0;
-            for (const auto& s : j->prog->steps) {
-                if (s.kind == tr::step_kind::io) ++ops;
-                if (s.kind == tr::step_kind::ready) ops += s.count;
+            const std::uint64_t f = frames_of(*j->prog);
+            job_frames += f;
+            job_ready += ready_ops_of(*j->prog);
+            if (workload == "pingpong") {
+                CHECK(f == 5);
+            } else {
+                CHECK((f == 5 || f == 6));
             }
-            CHECK(ops >= 2);
+            CHECK(call_depth(*j->prog) == 1);
         }
         CHECK(jobs == 40);
+        if (workload == "pingpong") CHECK(job_frames == 40 * 5);
+
+        // Frames outside any job: 4 clients, 1 acceptor, 4 server connections, and the
+        // closing receive of each client and each server connection.
+        const std::uint64_t outside_frames = 4 + 1 + 4 + 4 + 4;
+        CHECK(live.frames_result.counters.allocations == job_frames + outside_frames);
+        const std::uint64_t live_decisions = live.inline_resumes + live.posted_resumes;
+        const std::uint64_t outside_ready = source_stat(live, "ready_ops_outside_jobs");
+        CHECK(live_decisions - outside_ready == job_ready);
+
         auto again = tr::open_trace(o.record);
-        CHECK(schedlab::sim::simulate(*again, {}).jobs_completed == 40);
+        schedlab::sim::sim_config cfg;
+        cfg.workers = 2;
+        const auto replayed = schedlab::sim::simulate(*again, cfg);
+        CHECK(replayed.jobs_completed == 40);
+        CHECK(replayed.frames_result.counters.allocations == job_frames);
+        CHECK(replayed.inline_resumes + replayed.posted_resumes == live_decisions - outside_ready);
     }
 }
