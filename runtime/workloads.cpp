@@ -371,9 +371,12 @@ task<void> tcp_server_conn(env& e, attached_fd conn, bool http, conn_link* link)
     std::vector<char> buf(e.opt.message_bytes);
     for (;;) {
         sub_record in{rec, from_client};
-        const bool got =
-            http ? co_await recv_head(e, conn.get(), head, head_end, in) > 0
-                 : co_await recv_exactly(e, conn.get(), buf.data(), buf.size(), in) == buf.size();
+        bool got = false;
+        if (http) {
+            got = co_await recv_head(e, conn.get(), head, head_end, in) > 0;
+        } else {
+            got = co_await recv_exactly(e, conn.get(), buf.data(), buf.size(), in) == buf.size();
+        }
         if (!got) {
             // The client's half-close: not part of any job.
             e.ready_outside_jobs += in.ready_ops;
@@ -386,8 +389,9 @@ task<void> tcp_server_conn(env& e, attached_fd conn, bool http, conn_link* link)
         const std::size_t out_bytes = http ? resp.size() : buf.size();
         sub_record reply{rec};
         const std::uint64_t compute_ns = monotonic_ns() - t0;
-        if (link != nullptr)
+        if (link != nullptr) {
             link->response_send_ns.store(monotonic_ns(), std::memory_order_release);
+        }
         co_await send_all(e, conn.get(), out, out_bytes, reply);
         if (rec != nullptr) {
             link->server_parts.push_back({in.prog, quantize_ns(compute_ns), reply.prog});
@@ -551,17 +555,16 @@ struct serve_state {
 // so close_all never shuts down a number the kernel has handed out again.
 class serve_registration {
 public:
-    serve_registration(serve_state& st, int fd) : st_(st), fd_(fd), tally(st.add(fd)) {}
+    serve_registration(serve_state& st, int fd) : tally(st.add(fd)), st_(st), fd_(fd) {}
     serve_registration(const serve_registration&) = delete;
     serve_registration& operator=(const serve_registration&) = delete;
     ~serve_registration() { st_.remove(fd_); }
 
+    driver_tally& tally;  // this connection's requests
+
 private:
     serve_state& st_;
     int fd_;
-
-public:
-    driver_tally& tally;
 };
 
 // One request at a time per connection (no pipelining). A job is one request: its latency is
