@@ -1,7 +1,8 @@
 // A bounded multi-producer, multi-consumer channel between coroutines of one io_context, the
 // joint between pipeline stages. A receive that finds a value, or a send that finds room or a
-// waiting receiver, is an already-complete operation: the running thread's pump decides
-// whether the coroutine continues inline or is posted. Otherwise the coroutine waits in the
+// waiting receiver, is an already-complete operation: it is awaited through the core's
+// completed_operation<io_context>, so the running thread's pump decides whether the coroutine
+// continues inline or is posted. Otherwise the coroutine waits in the
 // channel and is posted when its partner arrives.
 #pragma once
 
@@ -36,17 +37,17 @@ public:
     // Yields the next value, or nullopt once the channel is closed and drained.
     class recv_awaitable {
     public:
-        explicit recv_awaitable(channel& c) noexcept : c_(c) {}
+        explicit recv_awaitable(channel& c) noexcept : c_(c), step_(c.ctx_) {}
         bool await_ready() {
             std::unique_lock lk(c_.mu_);
             if (!c_.take_locked(value_)) return false;
             lk.unlock();
             ready_ = true;
-            return c_.ctx_.try_inline();
+            return step_.await_ready();
         }
         bool await_suspend(std::coroutine_handle<> h) {
             if (ready_) {
-                c_.ctx_.post(h);
+                step_.await_suspend(h);
                 return true;
             }
             std::unique_lock lk(c_.mu_);
@@ -59,13 +60,14 @@ public:
 
     private:
         channel& c_;
+        completed_operation<io_context> step_;
         std::optional<T> value_;
         bool ready_ = false;
     };
 
     class send_awaitable {
     public:
-        send_awaitable(channel& c, T v) : c_(c), value_(std::move(v)) {}
+        send_awaitable(channel& c, T v) : c_(c), step_(c.ctx_), value_(std::move(v)) {}
         bool await_ready() {
             std::coroutine_handle<> woken;
             {
@@ -74,11 +76,11 @@ public:
             }
             if (woken) c_.ctx_.post(woken);
             ready_ = true;
-            return c_.ctx_.try_inline();
+            return step_.await_ready();
         }
         bool await_suspend(std::coroutine_handle<> h) {
             if (ready_) {
-                c_.ctx_.post(h);
+                step_.await_suspend(h);
                 return true;
             }
             std::coroutine_handle<> woken;
@@ -95,6 +97,7 @@ public:
 
     private:
         channel& c_;
+        completed_operation<io_context> step_;
         T value_;
         bool ready_ = false;
     };

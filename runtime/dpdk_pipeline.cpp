@@ -1,14 +1,19 @@
 #include "runtime/dpdk_pipeline.hpp"
 
+#include <rte_dev.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_pause.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -97,32 +102,55 @@ struct stage_tally {
 
 struct pipeline;
 
-// The poll-mode reactor: every turn polls the port once. It never sleeps, so wake() has
-// nothing to interrupt; the run queue gives it a turn between handlers.
+// The poll-mode reactor. Every turn polls the port once (when a pipeline is attached) and the
+// timer heap; a blocking turn keeps polling until something completes or wake() is called,
+// which is how a poll-mode lcore waits. Timers are kept on the steady clock, the clock
+// sleep_for's deadlines are taken from, so a timer never fires early.
 class dpdk_reactor final : public reactor {
 public:
-    dpdk_reactor(std::uint16_t port, bool pcap) : port_(port), pcap_(pcap) {}
     std::string_view name() const noexcept override { return "dpdk"; }
-    void wake() noexcept override {}
+    void wake() noexcept override { woken_.store(true, std::memory_order_release); }
     void start_io(io_op&) override {
         throw std::logic_error("dpdk reactor: socket operations go to epoll or io_uring");
     }
-    void start_timer(timer_op&) override {
-        throw std::logic_error("dpdk reactor: timers go to epoll or io_uring");
+    void start_timer(timer_op& op) override {
+        std::lock_guard lk(timer_mu_);
+        timers_.push_back(&op);
+        std::push_heap(timers_.begin(), timers_.end(), timer_later{});
+        next_deadline_ns_.store(timers_.front()->deadline_ns, std::memory_order_release);
+        timer_count_.fetch_add(1, std::memory_order_relaxed);
+    }
+    bool has_work() const noexcept override {
+        const bool port_open = pipe != nullptr && !input_closed_.load(std::memory_order_relaxed);
+        return port_open || timer_count_.load(std::memory_order_relaxed) > 0;
     }
     void run_once(bool block, std::vector<std::coroutine_handle<>>& ready) override;
 
     pipeline* pipe = nullptr;
     std::uint64_t rx_packets = 0, rx_bursts = 0, empty_polls = 0, tx_packets = 0, tx_dropped = 0;
+    std::uint16_t port = 0;
+    bool pcap = false;
 
 private:
+    struct timer_later {
+        bool operator()(const timer_op* a, const timer_op* b) const noexcept {
+            return a->deadline_ns > b->deadline_ns;
+        }
+    };
+    void poll_port(std::vector<std::coroutine_handle<>>& ready);
     void transmit();
-    std::uint16_t port_;
-    bool pcap_;
-    bool input_closed_ = false;
+    void expire_timers(std::vector<std::coroutine_handle<>>& ready);
+
+    std::atomic<bool> input_closed_{false};
     std::array<rte_mbuf*, burst_size> rx_{};
     std::uint16_t rx_held_ = 0, rx_next_ = 0;  // a burst the first channel had no room for
     std::uint32_t idle_polls_ = 0;
+
+    std::atomic<bool> woken_{false};
+    std::mutex timer_mu_;  // timers start on any context thread
+    std::vector<timer_op*> timers_;
+    std::atomic<std::uint64_t> next_deadline_ns_{UINT64_MAX};  // lets a poll skip the lock
+    std::atomic<std::uint32_t> timer_count_{0};
 };
 
 struct pipeline {
@@ -144,6 +172,30 @@ struct pipeline {
     std::deque<std::vector<std::uint64_t>> e2e;
 };
 
+void dpdk_reactor::run_once(bool block, std::vector<std::coroutine_handle<>>& ready) {
+    for (;;) {
+        if (pipe != nullptr) poll_port(ready);
+        expire_timers(ready);
+        if (!block || !ready.empty()) return;
+        if (woken_.exchange(false, std::memory_order_acq_rel)) return;
+        rte_pause();
+    }
+}
+
+void dpdk_reactor::expire_timers(std::vector<std::coroutine_handle<>>& ready) {
+    if (next_deadline_ns_.load(std::memory_order_acquire) > monotonic_ns()) return;
+    std::lock_guard lk(timer_mu_);
+    const std::uint64_t now = monotonic_ns();
+    while (!timers_.empty() && timers_.front()->deadline_ns <= now) {
+        ready.push_back(timers_.front()->waiter);
+        std::pop_heap(timers_.begin(), timers_.end(), timer_later{});
+        timers_.pop_back();
+        timer_count_.fetch_sub(1, std::memory_order_relaxed);
+    }
+    next_deadline_ns_.store(timers_.empty() ? UINT64_MAX : timers_.front()->deadline_ns,
+                            std::memory_order_release);
+}
+
 void dpdk_reactor::transmit() {
     std::vector<rte_mbuf*> out;
     {
@@ -154,7 +206,7 @@ void dpdk_reactor::transmit() {
     while (sent < out.size()) {
         const auto n =
             static_cast<std::uint16_t>(std::min<std::size_t>(burst_size, out.size() - sent));
-        const std::uint16_t done = rte_eth_tx_burst(port_, 0, out.data() + sent, n);
+        const std::uint16_t done = rte_eth_tx_burst(port, 0, out.data() + sent, n);
         tx_packets += done;
         if (done < n) {
             // The port refused the rest of this burst: they are dropped, as a NIC would.
@@ -165,9 +217,9 @@ void dpdk_reactor::transmit() {
     }
 }
 
-void dpdk_reactor::run_once(bool /*block*/, std::vector<std::coroutine_handle<>>& ready) {
+void dpdk_reactor::poll_port(std::vector<std::coroutine_handle<>>& ready) {
     transmit();
-    if (input_closed_) return;
+    if (input_closed_.load(std::memory_order_relaxed)) return;
     auto& first = *pipe->channels[0];
     if (rx_held_ == 0) {
         const bool out_of_time = monotonic_ns() >= pipe->deadline_ns;
@@ -178,13 +230,13 @@ void dpdk_reactor::run_once(bool /*block*/, std::vector<std::coroutine_handle<>>
                 burst_size, pipe->max_packets - std::min(rx_packets, pipe->max_packets)));
         }
         std::uint16_t n = 0;
-        if (!out_of_time && !enough && want > 0) n = rte_eth_rx_burst(port_, 0, rx_.data(), want);
+        if (!out_of_time && !enough && want > 0) n = rte_eth_rx_burst(port, 0, rx_.data(), want);
         if (n == 0) {
             ++empty_polls;
             // The pcap PMD reads the file inside rx_burst, so a run of empty bursts is the end
             // of the capture; the null PMD never runs dry and stops on time or count.
-            if (out_of_time || enough || (pcap_ && ++idle_polls_ >= 1000)) {
-                input_closed_ = true;
+            if (out_of_time || enough || (pcap && ++idle_polls_ >= 1000)) {
+                input_closed_.store(true, std::memory_order_relaxed);
                 first.close(ready);
             }
             return;
@@ -238,34 +290,80 @@ task<void> stage(pipeline& pl, std::uint32_t index, stage_tally& tally,
     }
 }
 
-std::atomic<bool> eal_used{false};
-
 [[noreturn]] void dpdk_fail(const std::string& what, int err) {
     throw std::runtime_error("dpdk: " + what + ": " + rte_strerror(err));
 }
 
+std::mutex eal_mu;
+bool eal_ready = false;
+bool eal_failed = false;
+std::uint32_t eal_runs = 0;  // names each run's hot-plugged device and mbuf pool
+
+// A device hot-plugged for one run, and its mbuf pool; removed again when the run ends so the
+// next run in the process can add its own.
+class run_port {
+public:
+    explicit run_port(const std::string& pcap) {
+        std::uint32_t n = 0;
+        {
+            std::lock_guard lk(eal_mu);
+            n = eal_runs++;
+        }
+        name_ = (pcap.empty() ? "net_null" : "net_pcap") + std::to_string(n);
+        const std::string args = pcap.empty() ? std::string() : "rx_pcap=" + pcap;
+        int rc = rte_eal_hotplug_add("vdev", name_.c_str(), args.c_str());
+        if (rc < 0) dpdk_fail("adding device " + name_, -rc);
+        added_ = true;
+        if (rte_eth_dev_get_port_by_name(name_.c_str(), &port) != 0) {
+            throw std::runtime_error("dpdk: no port was created for " + name_);
+        }
+        const std::string pool_name = "schedlab_mbufs" + std::to_string(n);
+        pool_ = rte_pktmbuf_pool_create(pool_name.c_str(), 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                        static_cast<int>(rte_socket_id()));
+        if (pool_ == nullptr) dpdk_fail("rte_pktmbuf_pool_create", rte_errno);
+        rte_eth_conf conf{};
+        rc = rte_eth_dev_configure(port, 1, 1, &conf);
+        if (rc < 0) dpdk_fail("rte_eth_dev_configure", -rc);
+        const auto socket = static_cast<unsigned>(rte_eth_dev_socket_id(port));
+        rc = rte_eth_rx_queue_setup(port, 0, 1024, socket, nullptr, pool_);
+        if (rc < 0) dpdk_fail("rte_eth_rx_queue_setup", -rc);
+        rc = rte_eth_tx_queue_setup(port, 0, 1024, socket, nullptr);
+        if (rc < 0) dpdk_fail("rte_eth_tx_queue_setup", -rc);
+        rc = rte_eth_dev_start(port);
+        if (rc < 0) dpdk_fail("rte_eth_dev_start", -rc);
+        started_ = true;
+    }
+    run_port(const run_port&) = delete;
+    run_port& operator=(const run_port&) = delete;
+    ~run_port() {
+        if (started_) rte_eth_dev_stop(port);
+        if (added_) {
+            rte_eth_dev_close(port);
+            rte_eal_hotplug_remove("vdev", name_.c_str());
+        }
+        if (pool_ != nullptr) rte_mempool_free(pool_);
+    }
+    std::uint16_t port = 0;
+
+private:
+    std::string name_;
+    rte_mempool* pool_ = nullptr;
+    bool added_ = false;
+    bool started_ = false;
+};
+
 }  // namespace
 
-sim::run_result run_dpdk_pipeline(const live_options& o) {
-    if (o.reactor != "dpdk") {
-        throw std::invalid_argument("run: the pipeline workload needs --reactor dpdk");
-    }
-    if (o.threads == 0) throw std::invalid_argument("run: --threads must be at least 1");
-    if (!o.record.empty()) {
-        throw std::invalid_argument("run: --record is not supported for the pipeline workload");
-    }
-    if (eal_used.exchange(true)) {
-        throw std::runtime_error("dpdk: the EAL can be initialised only once per process");
-    }
-    const std::string vdev =
-        o.pcap.empty() ? std::string("--vdev=net_null0") : "--vdev=net_pcap0,rx_pcap=" + o.pcap;
+void dpdk_eal_init(const std::string& file_prefix) {
+    std::lock_guard lk(eal_mu);
+    if (eal_ready) return;
+    if (eal_failed) throw std::runtime_error("dpdk: the EAL failed to initialise earlier");
     std::vector<std::string> args = {"schedlab",
                                      "--no-huge",
                                      "--no-pci",
                                      "-m",
                                      "256",
-                                     vdev,
-                                     "--file-prefix=" + o.dpdk_prefix,
+                                     "--file-prefix=" + file_prefix,
                                      "-l",
                                      "0",
                                      "--log-level=lib.eal:error",
@@ -277,30 +375,32 @@ sim::run_result run_dpdk_pipeline(const live_options& o) {
     cpu_set_t affinity;
     CPU_ZERO(&affinity);
     sched_getaffinity(0, sizeof affinity, &affinity);
+    // DPDK refuses a second rte_eal_init in one process, even after a failed one.
+    eal_failed = true;
     if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
         dpdk_fail("rte_eal_init", rte_errno);
     }
     sched_setaffinity(0, sizeof affinity, &affinity);
+    eal_failed = false;
+    eal_ready = true;
+    std::atexit([] { rte_eal_cleanup(); });
+}
 
-    struct eal_guard {
-        ~eal_guard() { rte_eal_cleanup(); }
-    } eal_cleanup;
+std::unique_ptr<reactor> make_dpdk_reactor() {
+    return std::make_unique<dpdk_reactor>();
+}
 
-    if (rte_eth_dev_count_avail() == 0) throw std::runtime_error("dpdk: no port was created");
-    const std::uint16_t port = static_cast<std::uint16_t>(rte_eth_find_next(0));
-    rte_mempool* pool = rte_pktmbuf_pool_create(
-        "schedlab_mbufs", 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
-    if (pool == nullptr) dpdk_fail("rte_pktmbuf_pool_create", rte_errno);
-    rte_eth_conf conf{};
-    int rc = rte_eth_dev_configure(port, 1, 1, &conf);
-    if (rc < 0) dpdk_fail("rte_eth_dev_configure", -rc);
-    const auto socket = static_cast<unsigned>(rte_eth_dev_socket_id(port));
-    rc = rte_eth_rx_queue_setup(port, 0, 1024, socket, nullptr, pool);
-    if (rc < 0) dpdk_fail("rte_eth_rx_queue_setup", -rc);
-    rc = rte_eth_tx_queue_setup(port, 0, 1024, socket, nullptr);
-    if (rc < 0) dpdk_fail("rte_eth_tx_queue_setup", -rc);
-    rc = rte_eth_dev_start(port);
-    if (rc < 0) dpdk_fail("rte_eth_dev_start", -rc);
+sim::run_result run_dpdk_pipeline(const live_options& o) {
+    if (o.reactor != "dpdk") {
+        throw std::invalid_argument("run: the pipeline workload needs --reactor dpdk");
+    }
+    if (o.threads == 0) throw std::invalid_argument("run: --threads must be at least 1");
+    if (!o.record.empty()) {
+        throw std::invalid_argument("run: --record is not supported for the pipeline workload");
+    }
+    dpdk_eal_init(o.dpdk_prefix);
+    run_port dev(o.pcap);
+    const std::uint16_t port = dev.port;
 
     sim::run_result result;
     {
@@ -308,7 +408,9 @@ sim::run_result run_dpdk_pipeline(const live_options& o) {
         copt.threads = o.threads;
         copt.pump = pol::pump_spec::parse(o.pump);
         copt.frames = pol::frames_spec::parse(o.frames);
-        auto owned = std::make_unique<dpdk_reactor>(port, !o.pcap.empty());
+        auto owned = std::make_unique<dpdk_reactor>();
+        owned->port = port;
+        owned->pcap = !o.pcap.empty();
         dpdk_reactor* dr = owned.get();
         io_context ctx(std::move(owned), copt);
         pipeline pl(ctx, 256);
@@ -323,7 +425,8 @@ sim::run_result run_dpdk_pipeline(const live_options& o) {
                 auto& tally = pl.tallies[s].emplace_back();
                 std::vector<std::uint64_t>* e2e = nullptr;
                 if (s + 1 == stage_count) e2e = &pl.e2e.emplace_back();
-                ctx.spawn(stage(pl, s, tally, e2e));
+                // Created on a context thread, so the frames come from the run's resource.
+                ctx.spawn([&pl, s, &tally, e2e] { return stage(pl, s, tally, e2e); });
             }
         }
         ctx.run();
@@ -358,9 +461,6 @@ sim::run_result run_dpdk_pipeline(const live_options& o) {
             result.source_stats.emplace_back(key + "_max_ns", l.max_ns);
         }
     }
-    rte_eth_dev_stop(port);
-    rte_eth_dev_close(port);
-    rte_mempool_free(pool);
     return result;
 }
 

@@ -122,7 +122,7 @@ void io_context::wake_locked(std::size_t items) {
     }
 }
 
-bool io_context::try_inline() noexcept {
+bool io_context::try_inline(const step_key& /*key*/) noexcept {
     if (tls_context != this) return false;
     auto* t = static_cast<thread_state*>(tls_state);
     // Only the quota policy reads time; the others get 0 and skip the clock read.
@@ -150,10 +150,37 @@ std::coroutine_handle<> io_context::detached_done(void* self, detail::promise_ba
 }
 
 void io_context::spawn(task<void> t) {
+    outstanding_.fetch_add(1, std::memory_order_relaxed);
+    launch(std::move(t));
+}
+
+void io_context::launch(task<void> t) {
     auto h = t.release();
     h.promise().on_done = {&io_context::detached_done, this};
-    outstanding_.fetch_add(1, std::memory_order_relaxed);
     post(h);
+}
+
+// The tasks spawned before run(), created on this context thread under its frame hook. Their
+// outstanding count was taken when they were spawned.
+void io_context::run_starters() {
+    std::vector<std::function<task<void>()>> starters;
+    {
+        std::lock_guard lk(mu_);
+        starters.swap(starters_);
+    }
+    for (auto& make : starters) {
+        try {
+            launch(make());
+        } catch (...) {
+            std::lock_guard lk(mu_);
+            if (!first_error_) first_error_ = std::current_exception();
+            if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+                stopped_ = true;
+                cv_.notify_all();
+                reactor_->wake();
+            }
+        }
+    }
 }
 
 void io_context::stop() noexcept {
@@ -205,8 +232,12 @@ void io_context::thread_main(std::uint32_t /*index*/) {
     tls_cache = policies::thread_cache{};
     set_current_executor(this);
     frame_resource_scope frames_scope(frames_.get());
+    run_starters();
 
     std::unique_lock lk(mu_);
+    for (auto h : self.private_queue) push_locked(h);
+    wake_locked(self.private_queue.size());
+    self.private_queue.clear();
     for (;;) {
         while (queue_.empty() && !stopped_) {
             ++idle_;

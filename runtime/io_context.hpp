@@ -15,9 +15,11 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <memory_resource>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 #include "policies/frames.hpp"
@@ -64,12 +66,28 @@ public:
     void post(std::coroutine_handle<> h) noexcept override;
 
     // The pump of the calling context thread decides: true resumes inline. Outside a context
-    // thread there is no cycle to extend, so the answer is always post.
-    bool try_inline() noexcept;
+    // thread there is no cycle to extend, so the answer is always post. Reached only through
+    // completed_operation<io_context>, the step the simulator uses too.
+    bool try_inline(const step_key& key) noexcept;
 
     // Starts `t` detached; run() returns once every spawned task has finished. The first
-    // exception a detached task throws is rethrown by run().
+    // exception a detached task throws is rethrown by run(). The frame of `t` came from the
+    // hook of the thread that created it.
     void spawn(task<void> t);
+
+    // Calls `make` (which returns a task<void>) on a context thread and starts its task
+    // detached, so the frame comes from this context's resource and is counted in its stats.
+    // Called outside a run, `make` runs when run() starts.
+    template <class F>
+    requires std::is_invocable_r_v<task<void>, F&> void spawn(F make) {
+        if (current() == this) {
+            spawn(make());
+            return;
+        }
+        std::lock_guard lk(mu_);
+        outstanding_.fetch_add(1, std::memory_order_relaxed);
+        starters_.emplace_back(std::move(make));
+    }
 
     // Runs `threads` threads until the spawned work is done or stop() is called.
     void run();
@@ -95,6 +113,8 @@ private:
     static void post_trampoline(void* self, std::coroutine_handle<> h) noexcept;
     static std::coroutine_handle<> detached_done(void* self, detail::promise_base& p) noexcept;
     void merge(const thread_state& t);
+    void run_starters();
+    void launch(task<void> t);
 
     context_options options_;
     std::unique_ptr<reactor> reactor_;
@@ -108,6 +128,7 @@ private:
     bool reactor_blocking_ = false;
     bool stopped_ = false;
 
+    std::vector<std::function<task<void>()>> starters_;  // spawned before run(); under mu_
     std::atomic<std::uint64_t> outstanding_{0};
     std::exception_ptr first_error_;
     context_stats stats_;

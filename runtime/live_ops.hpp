@@ -1,7 +1,8 @@
 // Awaitable operations of the live runtime. Each takes the speculative path first: the
 // non-blocking system call runs before anything is registered. If it finishes, the operation
 // is already complete and the running thread's pump decides between resuming the waiter
-// inline and posting it; only a call that would block goes to the reactor.
+// inline and posting it, through the core's completed_operation<io_context> (the step the
+// simulator's ready operations take); only a call that would block goes to the reactor.
 #pragma once
 
 #include <coroutine>
@@ -22,7 +23,7 @@ struct io_result {
 class io_awaitable {
 public:
     io_awaitable(io_context& ctx, io_kind kind, int fd, void* data, std::size_t bytes) noexcept
-        : ctx_(ctx) {
+        : ctx_(ctx), step_(ctx) {
         op_.kind = kind;
         op_.fd = fd;
         op_.data = data;
@@ -31,14 +32,14 @@ public:
     bool await_ready() noexcept {
         if (attempt_io(op_)) {
             ready_ = true;
-            return ctx_.try_inline();
+            return step_.await_ready();
         }
         return false;
     }
     void await_suspend(std::coroutine_handle<> h) {
         op_.waiter = h;
         if (ready_) {
-            ctx_.post(h);
+            step_.await_suspend(h);
             return;
         }
         started_ns_ = monotonic_ns();
@@ -50,6 +51,7 @@ public:
 
 private:
     io_context& ctx_;
+    completed_operation<io_context> step_;
     io_op op_;
     bool ready_ = false;
     std::uint64_t started_ns_ = 0;
@@ -70,11 +72,11 @@ inline io_awaitable async_accept(io_context& ctx, int fd) noexcept {
 class timer_awaitable {
 public:
     timer_awaitable(io_context& ctx, std::uint64_t delay_ns) noexcept
-        : ctx_(ctx), delay_ns_(delay_ns) {}
-    bool await_ready() noexcept { return delay_ns_ == 0 && ctx_.try_inline(); }
+        : ctx_(ctx), step_(ctx), delay_ns_(delay_ns) {}
+    bool await_ready() noexcept { return delay_ns_ == 0 && step_.await_ready(); }
     void await_suspend(std::coroutine_handle<> h) {
         if (delay_ns_ == 0) {
-            ctx_.post(h);
+            step_.await_suspend(h);
             return;
         }
         op_.waiter = h;
@@ -85,6 +87,7 @@ public:
 
 private:
     io_context& ctx_;
+    completed_operation<io_context> step_;
     std::uint64_t delay_ns_;
     timer_op op_;
 };

@@ -354,3 +354,19 @@ TEST_CASE("a channel hands values between threads in order per producer") {
     REQUIRE(got.size() == 1000);
     for (int i = 0; i < 1000; ++i) CHECK(got[static_cast<std::size_t>(i)] == i);
 }
+
+TEST_CASE("a task spawned with a maker before run() is created on a context thread") {
+    rt::io_context ctx(rt::make_epoll_reactor(), opts(2, "adaptive"));
+    std::atomic<int> on_context{0};
+    auto body = [&]() -> task<void> {
+        if (rt::io_context::current() == &ctx) on_context.fetch_add(1);
+        co_await rt::sleep_for(ctx, 0);
+    };
+    for (int i = 0; i < 8; ++i) ctx.spawn([&] { return body(); });
+    ctx.run();
+    CHECK(on_context == 8);
+    // Every frame came from the run's recycler and is counted in its stats.
+    CHECK(ctx.stats().frames.allocations == 8);
+    CHECK(ctx.stats().frames.deallocations == 8);
+    CHECK(ctx.stats().frames_outstanding_at_end == 0);
+}

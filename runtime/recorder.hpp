@@ -29,6 +29,7 @@ public:
         if (enabled_) last_ns_ = monotonic_ns();
     }
     bool enabled() const noexcept { return enabled_; }
+    std::size_t size() const noexcept { return steps_.size(); }
 
     // Call right before co_await: closes the compute segment that led here.
     void before_await() noexcept;

@@ -1,13 +1,21 @@
 // `schedlab run` as a user meets it: replay's JSON shape, --record feeding replay, the null
 // PMD pipeline, and exit status 2 for bad usage.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -44,7 +52,130 @@ struct temp_path {
     ~temp_path() { fs::remove(path); }
 };
 
+// The port a `run http --serve` announces on stderr (redirected to `err`), once it listens.
+// Polls at most 1000 times, 10 ms apart, so a server that never comes up fails the test.
+std::uint16_t announced_port(const fs::path& err) {
+    const std::string marker = "serving http on 127.0.0.1:";
+    for (int i = 0; i < 1000; ++i) {
+        std::ifstream in(err);
+        std::stringstream text;
+        text << in.rdbuf();
+        const auto at = text.str().find(marker);
+        if (at != std::string::npos && text.str().find('\n', at) != std::string::npos) {
+            return static_cast<std::uint16_t>(std::stoul(text.str().substr(at + marker.size())));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return 0;
+}
+
+// A blocking loopback connection with a receive timeout, so a silent server fails the test
+// instead of hanging it.
+int connect_to(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    timeval tv{};
+    tv.tv_sec = 10;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    return fd;
+}
+
+struct http_reply {
+    std::string status;  // the status line
+    std::string body;
+};
+
+// Sends one GET and reads the reply's head and its Content-Length body.
+http_reply get(int fd, const std::string& path) {
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+    std::string in;
+    char buf[4096];
+    std::size_t head_end = std::string::npos;
+    std::size_t body_bytes = 0;
+    for (;;) {
+        if (head_end == std::string::npos) {
+            const auto at = in.find("\r\n\r\n");
+            if (at != std::string::npos) {
+                head_end = at + 4;
+                const auto cl = in.find("Content-Length: ");
+                REQUIRE(cl != std::string::npos);
+                body_bytes = std::stoul(in.substr(cl + 16));
+            }
+        }
+        if (head_end != std::string::npos && in.size() >= head_end + body_bytes) break;
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        REQUIRE(n > 0);
+        in.append(buf, static_cast<std::size_t>(n));
+    }
+    return {in.substr(0, in.find("\r\n")), in.substr(head_end, body_bytes)};
+}
+
 }  // namespace
+
+TEST_CASE("run http --serve answers a loopback client on the port it announces") {
+    temp_path err;
+    // --jobs 5 ends the run after the fifth request, long before the duration.
+    const auto serve = [&](const std::string& reactor, std::uint16_t port) {
+        const std::string cmd = std::string(SCHEDLAB_BINARY) + " run http --serve --reactor " +
+                                reactor + " --port " + std::to_string(port) +
+                                " --threads 2 --duration 60 --jobs 5 --json 2>" + err.path.string();
+        FILE* p = ::popen(cmd.c_str(), "r");
+        REQUIRE(p != nullptr);
+        return p;
+    };
+    const auto exchange = [](std::uint16_t port) {
+        const int fd = connect_to(port);
+        for (int i = 0; i < 4; ++i) {
+            const http_reply r = get(fd, "/index.html");
+            CHECK(r.status == "HTTP/1.1 200 OK");
+            CHECK(r.body == std::string(1024, 'a'));
+        }
+        const http_reply missing = get(fd, "/nothing-here");
+        CHECK(missing.status == "HTTP/1.1 404 Not Found");
+        // The fifth request was the last: the server shuts the connection down.
+        char c;
+        CHECK(::recv(fd, &c, 1, 0) == 0);
+        ::close(fd);
+    };
+    const auto finish = [](FILE* p) {
+        outcome o;
+        char buf[4096];
+        std::size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) o.out.append(buf, n);
+        const int st = ::pclose(p);
+        o.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        return o;
+    };
+
+    // Port 0: the system picks one and the server announces it.
+    FILE* first = serve("epoll", 0);
+    const std::uint16_t port = announced_port(err.path);
+    REQUIRE(port != 0);
+    exchange(port);
+    const outcome a = finish(first);
+    REQUIRE(a.status == 0);
+    const auto aj = nlohmann::json::parse(a.out);
+    CHECK(aj["jobs_completed"] == 5);
+    CHECK(aj["latency_ns"]["p50"] > 0);
+    CHECK(aj["source"]["connections"] == 1);
+    CHECK(aj["source"]["connection_errors"] == 0);
+    CHECK(aj["frames"]["outstanding_at_end"] == 0);
+
+    // --port N listens on exactly that port (free again now that the first server is gone).
+    fs::remove(err.path);
+    FILE* second = serve("io_uring", port);
+    CHECK(announced_port(err.path) == port);
+    exchange(port);
+    const outcome b = finish(second);
+    REQUIRE(b.status == 0);
+    CHECK(nlohmann::json::parse(b.out)["jobs_completed"] == 5);
+}
 
 TEST_CASE("run --record writes a trace that replay runs with the same jobs, in replay's shape") {
     const std::string reactor = GENERATE("epoll", "io_uring");
@@ -92,4 +223,7 @@ TEST_CASE("run rejects combinations it cannot run with exit status 2") {
     CHECK(run("run chain --reactor dpdk --jobs 1").status == 2);
     CHECK(run("run chain --pump bogus --jobs 1").status == 2);
     CHECK(run("run nosuch").status == 2);
+    CHECK(run("run chain --serve --jobs 1").status == 2);
+    CHECK(run("run chain --port 8080 --jobs 1").status == 2);
+    CHECK(run("run http --serve --record x.trace --jobs 1").status == 2);
 }

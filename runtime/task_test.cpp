@@ -89,7 +89,7 @@ TEST_CASE("the scheduler step resumes inline while the pump allows and posts aft
         rt::testing::fifo_executor ex;
         int budget = 2;
         int posted = 0;
-        bool try_inline() { return budget-- > 0; }
+        bool try_inline(const rt::step_key&) { return budget-- > 0; }
         void post(std::coroutine_handle<> h) {
             ++posted;
             ex.post(h);

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
@@ -97,6 +98,9 @@ struct env {
     bool private_stash = false;
     std::atomic<std::uint64_t> child_global_trips{0};
     std::atomic<std::uint64_t> stash_arenas{0}, stash_hits{0}, stash_overflows{0};
+    // Already-complete operations of no job (accepts, the closing handshake): the live pump
+    // decided them, a replay of the recorded jobs does not.
+    std::atomic<std::uint64_t> ready_outside_jobs{0};
 };
 
 void check_io(const io_result& r, std::int64_t expected, const char* what) {
@@ -199,13 +203,17 @@ task<void> local_driver(env& e, driver_tally& tally, bool fanout) {
 
 // --- loopback TCP: ping-pong and HTTP --------------------------------------------------------
 
+// Listens on 127.0.0.1 only; `port` 0 takes any free port and returns the one taken.
 int listen_loopback(std::uint16_t& port, int backlog) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) sys_fail("socket");
+    // A fixed port may still hold connections of a previous run in TIME_WAIT.
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
+    addr.sin_port = htons(port);
     if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) sys_fail("bind");
     if (::listen(fd, backlog) < 0) sys_fail("listen");
     socklen_t len = sizeof addr;
@@ -232,8 +240,44 @@ int connect_loopback(std::uint16_t port) {
     return fd;
 }
 
+// How a socket helper coroutine (send_all, recv_exactly, recv_head) records itself: as a
+// program of its own, which the job then calls, because live it is a frame of its own too.
+// That keeps the replay's frames and pump decisions per job equal to the live run's.
+struct sub_record {
+    demand_recorder* rec = nullptr;  // null: not recording
+    // When set, an I/O wait is recorded as at most the time since the peer was about to send
+    // what it waited for: the wait before that is the peer's own work (replayed as the peer's
+    // steps) or idle time between jobs, not demand of this operation.
+    const std::atomic<std::uint64_t>* peer_send_ns = nullptr;
+    const traces::program* prog = nullptr;  // the recorded program, once the helper returns
+    std::uint32_t ready_ops = 0;            // operations that were already complete
+};
+
+class sub_recorder {
+public:
+    explicit sub_recorder(sub_record& r) : r_(r), sb_(r.rec != nullptr) {}
+    void before_await() noexcept { sb_.before_await(); }
+    void after_io(io_result res) {
+        if (res.was_ready) ++r_.ready_ops;
+        if (!res.was_ready && r_.peer_send_ns != nullptr && sb_.enabled()) {
+            const std::uint64_t now = monotonic_ns();
+            const std::uint64_t sent = r_.peer_send_ns->load(std::memory_order_acquire);
+            if (sent != 0 && now > sent) res.waited_ns = std::min(res.waited_ns, now - sent);
+        }
+        sb_.after_io(res);
+    }
+    void finish() {
+        if (r_.rec != nullptr) r_.prog = r_.rec->intern(sb_.finish());
+    }
+
+private:
+    sub_record& r_;
+    step_builder sb_;
+};
+
 // Receives until `bytes` arrived or the peer closed. Returns the bytes received.
-task<std::size_t> recv_exactly(env& e, int fd, char* buf, std::size_t bytes, step_builder& sb) {
+task<std::size_t> recv_exactly(env& e, int fd, char* buf, std::size_t bytes, sub_record& rec) {
+    sub_recorder sb(rec);
     std::size_t got = 0;
     while (got < bytes) {
         sb.before_await();
@@ -243,10 +287,12 @@ task<std::size_t> recv_exactly(env& e, int fd, char* buf, std::size_t bytes, ste
         if (r.value < 0) check_io(r, 0, "recv");
         got += static_cast<std::size_t>(r.value);
     }
+    sb.finish();
     co_return got;
 }
 
-task<void> send_all(env& e, int fd, const char* buf, std::size_t bytes, step_builder& sb) {
+task<void> send_all(env& e, int fd, const char* buf, std::size_t bytes, sub_record& rec) {
+    sub_recorder sb(rec);
     std::size_t sent = 0;
     while (sent < bytes) {
         sb.before_await();
@@ -255,6 +301,7 @@ task<void> send_all(env& e, int fd, const char* buf, std::size_t bytes, step_bui
         if (r.value <= 0) check_io(r, static_cast<std::int64_t>(bytes - sent), "send");
         sent += static_cast<std::size_t>(r.value);
     }
+    sb.finish();
 }
 
 constexpr std::string_view http_request = "GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
@@ -263,23 +310,27 @@ constexpr std::size_t http_body_bytes = 1024;
 // Reads an HTTP/1.1 message head into buf (until CRLFCRLF). Returns the bytes read in total
 // (head and whatever followed it), or 0 if the peer closed first.
 task<std::size_t> recv_head(env& e, int fd, std::string& buf, std::size_t& head_end,
-                            step_builder& sb) {
+                            sub_record& rec) {
+    sub_recorder sb(rec);
     buf.clear();
     char chunk[2048];
     for (;;) {
         sb.before_await();
         const io_result r = co_await async_recv(e.ctx, fd, chunk, sizeof chunk);
         sb.after_io(r);
-        if (r.value == 0) co_return 0;
+        if (r.value == 0) break;
         if (r.value < 0) check_io(r, 0, "recv");
         buf.append(chunk, static_cast<std::size_t>(r.value));
         const auto pos = buf.find("\r\n\r\n");
         if (pos != std::string::npos) {
             head_end = pos + 4;
+            sb.finish();
             co_return buf.size();
         }
         if (buf.size() > 65536) throw std::runtime_error("http: header too long");
     }
+    sb.finish();
+    co_return 0;
 }
 
 std::string http_response(std::string_view request_head) {
@@ -291,77 +342,284 @@ std::string http_response(std::string_view request_head) {
     return out;
 }
 
-task<void> tcp_server_conn(env& e, attached_fd conn, bool http) {
-    step_builder none(false);
-    if (http) {
-        std::string head;
-        std::size_t head_end = 0;
-        while (co_await recv_head(e, conn.get(), head, head_end, none) > 0) {
-            const std::string resp = http_response(std::string_view(head).substr(0, head_end));
-            co_await send_all(e, conn.get(), resp.data(), resp.size(), none);
+// One client connection and its server side, joined so that a recorded job holds both halves
+// of its request: the client's send, the server's receive, compute and send, the client's
+// receive. Each side writes only its own vector; they are read after the run.
+struct conn_link {
+    std::atomic<std::uint64_t> request_send_ns{0};   // the client is about to send a request
+    std::atomic<std::uint64_t> response_send_ns{0};  // the server is about to send a response
+    struct server_part {
+        const traces::program* recv;
+        std::uint64_t compute_ns;
+        const traces::program* send;
+    };
+    struct client_job {
+        std::uint64_t arrival_ns;
+        std::vector<traces::step> steps;  // the request frame's steps
+        std::size_t server_at;            // where the server's part goes: after the send call
+    };
+    std::vector<server_part> server_parts;  // one per request served, in order
+    std::vector<client_job> client_jobs;    // one per request completed, in order
+};
+
+task<void> tcp_server_conn(env& e, attached_fd conn, bool http, conn_link* link) {
+    demand_recorder* rec = link != nullptr ? e.rec : nullptr;
+    const std::atomic<std::uint64_t>* from_client =
+        link != nullptr ? &link->request_send_ns : nullptr;
+    std::string head;
+    std::size_t head_end = 0;
+    std::vector<char> buf(e.opt.message_bytes);
+    for (;;) {
+        sub_record in{rec, from_client};
+        bool got = false;
+        if (http) {
+            got = co_await recv_head(e, conn.get(), head, head_end, in) > 0;
+        } else {
+            got = co_await recv_exactly(e, conn.get(), buf.data(), buf.size(), in) == buf.size();
         }
-    } else {
-        std::vector<char> buf(e.opt.message_bytes);
-        while (co_await recv_exactly(e, conn.get(), buf.data(), buf.size(), none) == buf.size()) {
-            co_await send_all(e, conn.get(), buf.data(), buf.size(), none);
+        if (!got) {
+            // The client's half-close: not part of any job.
+            e.ready_outside_jobs += in.ready_ops;
+            break;
+        }
+        const std::uint64_t t0 = monotonic_ns();
+        std::string resp;
+        if (http) resp = http_response(std::string_view(head).substr(0, head_end));
+        const char* out = http ? resp.data() : buf.data();
+        const std::size_t out_bytes = http ? resp.size() : buf.size();
+        sub_record reply{rec};
+        const std::uint64_t compute_ns = monotonic_ns() - t0;
+        if (link != nullptr) {
+            link->response_send_ns.store(monotonic_ns(), std::memory_order_release);
+        }
+        co_await send_all(e, conn.get(), out, out_bytes, reply);
+        if (rec != nullptr) {
+            link->server_parts.push_back({in.prog, quantize_ns(compute_ns), reply.prog});
         }
     }
 }
 
-task<void> acceptor(env& e, int listen_fd, std::uint32_t connections, bool http) {
+task<void> acceptor(env& e, int listen_fd, std::uint32_t connections, bool http,
+                    const std::vector<std::pair<std::uint16_t, conn_link*>>& links) {
     for (std::uint32_t i = 0; i < connections; ++i) {
         const io_result r = co_await async_accept(e.ctx, listen_fd);
+        if (r.was_ready) ++e.ready_outside_jobs;
         if (r.value < 0) check_io(r, 0, "accept");
         const int fd = static_cast<int>(r.value);
         set_nodelay(fd);
-        e.ctx.spawn(tcp_server_conn(e, attached_fd(e.ctx.io(), fd), http));
+        // The client this connection belongs to, by the client's port.
+        conn_link* link = nullptr;
+        sockaddr_in peer{};
+        socklen_t len = sizeof peer;
+        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
+            for (const auto& [port, l] : links) {
+                if (port == ntohs(peer.sin_port)) link = l;
+            }
+        }
+        e.ctx.spawn(tcp_server_conn(e, attached_fd(e.ctx.io(), fd), http, link));
     }
 }
 
-task<void> tcp_client(env& e, driver_tally& tally, int raw_fd, bool http) {
+// One request and its response: a coroutine call per job, as a chain job is.
+task<void> tcp_request(env& e, int fd, bool http, conn_link& link, std::vector<char>& msg,
+                       std::vector<char>& echo, std::string& head) {
+    step_builder sb(e.rec != nullptr);
+    const std::uint64_t t0 = monotonic_ns();
+    sb.before_await();
+    sub_record out{e.rec};
+    link.request_send_ns.store(monotonic_ns(), std::memory_order_release);
+    if (http) {
+        co_await send_all(e, fd, http_request.data(), http_request.size(), out);
+    } else {
+        co_await send_all(e, fd, msg.data(), msg.size(), out);
+    }
+    sb.add_call(out.prog);
+    const std::size_t server_at = sb.size();
+    sb.before_await();
+    if (http) {
+        std::size_t head_end = 0;
+        sub_record in{e.rec, &link.response_send_ns};
+        const std::size_t got = co_await recv_head(e, fd, head, head_end, in);
+        sb.add_call(in.prog);
+        if (got == 0) throw std::runtime_error("http: server closed the connection");
+        const auto cl = head.find("Content-Length: ");
+        if (cl == std::string::npos) throw std::runtime_error("http: no Content-Length");
+        const std::size_t body = std::stoul(head.substr(cl + 16));
+        const std::size_t have = got - head_end;
+        if (have < body) {
+            std::vector<char> rest(body - have);
+            sb.before_await();
+            sub_record more{e.rec, &link.response_send_ns};
+            if (co_await recv_exactly(e, fd, rest.data(), rest.size(), more) != rest.size()) {
+                throw std::runtime_error("http: short body");
+            }
+            sb.add_call(more.prog);
+        }
+        if (head.compare(0, 15, "HTTP/1.1 200 OK") != 0) {
+            throw std::runtime_error("http: unexpected status");
+        }
+    } else {
+        sub_record in{e.rec, &link.response_send_ns};
+        if (co_await recv_exactly(e, fd, echo.data(), echo.size(), in) != echo.size()) {
+            throw std::runtime_error("pingpong: server closed the connection");
+        }
+        sb.add_call(in.prog);
+    }
+    if (e.rec != nullptr) {
+        link.client_jobs.push_back({t0 - e.control.start_ns, sb.finish(), server_at});
+    }
+}
+
+task<void> tcp_client(env& e, driver_tally& tally, int raw_fd, bool http, conn_link& link) {
     attached_fd conn(e.ctx.io(), raw_fd);
     std::vector<char> msg(e.opt.message_bytes, 'p');
     std::vector<char> echo(e.opt.message_bytes);
     std::string head;
     while (e.control.next()) {
         const std::uint64_t t0 = monotonic_ns();
-        step_builder sb(e.rec != nullptr);
-        if (http) {
-            co_await send_all(e, conn.get(), http_request.data(), http_request.size(), sb);
-            std::size_t head_end = 0;
-            const std::size_t got = co_await recv_head(e, conn.get(), head, head_end, sb);
-            if (got == 0) throw std::runtime_error("http: server closed the connection");
-            const auto cl = head.find("Content-Length: ");
-            if (cl == std::string::npos) throw std::runtime_error("http: no Content-Length");
-            const std::size_t body = std::stoul(head.substr(cl + 16));
-            const std::size_t have = got - head_end;
-            if (have < body) {
-                std::vector<char> rest(body - have);
-                if (co_await recv_exactly(e, conn.get(), rest.data(), rest.size(), sb) !=
-                    rest.size()) {
-                    throw std::runtime_error("http: short body");
-                }
-            }
-            if (head.compare(0, 15, "HTTP/1.1 200 OK") != 0) {
-                throw std::runtime_error("http: unexpected status");
-            }
-        } else {
-            co_await send_all(e, conn.get(), msg.data(), msg.size(), sb);
-            if (co_await recv_exactly(e, conn.get(), echo.data(), echo.size(), sb) != echo.size()) {
-                throw std::runtime_error("pingpong: server closed the connection");
-            }
-        }
-        const std::uint64_t t1 = monotonic_ns();
-        tally.latency_ns.push_back(t1 - t0);
+        co_await tcp_request(e, conn.get(), http, link, msg, echo, head);
+        tally.latency_ns.push_back(monotonic_ns() - t0);
         ++tally.completed;
-        if (e.rec != nullptr) e.rec->add_job(t0 - e.control.start_ns, sb.finish());
     }
     // Half-close and wait for the server to finish, so its coroutine ends before ours.
     ::shutdown(conn.get(), SHUT_WR);
-    step_builder none(false);
+    sub_record none;
     char c;
     while (co_await recv_exactly(e, conn.get(), &c, 1, none) == 1) {
     }
+    e.ready_outside_jobs += none.ready_ops;
+}
+
+// A recorded job: the client's request frame with the server's half of the same request
+// called after the client's send.
+void add_tcp_jobs(demand_recorder& rec, const conn_link& link) {
+    const std::size_t n = std::min(link.client_jobs.size(), link.server_parts.size());
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto& c = link.client_jobs[i];
+        const auto& s = link.server_parts[i];
+        std::vector<traces::step> steps(c.steps.begin(),
+                                        c.steps.begin() + static_cast<long>(c.server_at));
+        steps.push_back({traces::step_kind::call, 1, 0, s.recv, 0});
+        if (s.compute_ns > 0)
+            steps.push_back({traces::step_kind::compute, 1, s.compute_ns, nullptr, 0});
+        steps.push_back({traces::step_kind::call, 1, 0, s.send, 0});
+        steps.insert(steps.end(), c.steps.begin() + static_cast<long>(c.server_at), c.steps.end());
+        rec.add_job(c.arrival_ns, std::move(steps));
+    }
+}
+
+// --- http --serve: connections from outside clients (wrk, curl) on 127.0.0.1 ---------------
+
+// The server's open connections, so the end of the run can shut them down: without a load
+// generator of its own, the server cannot know when its clients are done.
+struct serve_state {
+    std::mutex mu;
+    bool closing = false;
+    int listen_fd = -1;
+    std::vector<int> conns;
+    std::deque<driver_tally> tallies;  // one per connection
+    std::uint64_t served = 0;
+    std::uint64_t max_requests = 0;  // 0: until the duration ends
+    std::uint64_t conn_errors = 0;   // connections that ended with a socket error (a reset)
+
+    bool is_closing() {
+        std::lock_guard lk(mu);
+        return closing;
+    }
+    // Stops accepting and ends every connection: each waiting receive sees end of stream.
+    void close_all() {
+        std::lock_guard lk(mu);
+        if (closing) return;
+        closing = true;
+        ::shutdown(listen_fd, SHUT_RDWR);
+        for (int fd : conns) ::shutdown(fd, SHUT_RDWR);
+    }
+    driver_tally& add(int fd) {
+        std::lock_guard lk(mu);
+        if (closing) ::shutdown(fd, SHUT_RDWR);
+        conns.push_back(fd);
+        return tallies.emplace_back();
+    }
+    void remove(int fd) {
+        std::lock_guard lk(mu);
+        conns.erase(std::find(conns.begin(), conns.end(), fd));
+    }
+    // True once the request limit is reached.
+    bool note_served() {
+        std::lock_guard lk(mu);
+        return ++served == max_requests;
+    }
+};
+
+// Keeps a connection in serve_state while it is open; removed before the descriptor closes,
+// so close_all never shuts down a number the kernel has handed out again.
+class serve_registration {
+public:
+    serve_registration(serve_state& st, int fd) : tally(st.add(fd)), st_(st), fd_(fd) {}
+    serve_registration(const serve_registration&) = delete;
+    serve_registration& operator=(const serve_registration&) = delete;
+    ~serve_registration() { st_.remove(fd_); }
+
+    driver_tally& tally;  // this connection's requests
+
+private:
+    serve_state& st_;
+    int fd_;
+};
+
+// One request at a time per connection (no pipelining). A job is one request: its latency is
+// the server's service time, from the complete request head to the response sent.
+task<void> serve_conn(env& e, serve_state& st, attached_fd conn) {
+    serve_registration reg(st, conn.get());
+    std::string head;
+    std::size_t head_end = 0;
+    bool limit_reached = false;
+    try {
+        for (;;) {
+            sub_record in, out;
+            if (co_await recv_head(e, conn.get(), head, head_end, in) == 0) break;
+            const std::uint64_t t0 = monotonic_ns();
+            const std::string resp = http_response(std::string_view(head).substr(0, head_end));
+            co_await send_all(e, conn.get(), resp.data(), resp.size(), out);
+            reg.tally.latency_ns.push_back(monotonic_ns() - t0);
+            ++reg.tally.completed;
+            if (st.note_served()) {
+                limit_reached = true;
+                break;
+            }
+        }
+    } catch (const std::system_error&) {
+        // A client that resets its connection ends only that connection.
+        std::lock_guard lk(st.mu);
+        ++st.conn_errors;
+    }
+    if (limit_reached) st.close_all();
+}
+
+task<void> serve_acceptor(env& e, serve_state& st) {
+    for (;;) {
+        const io_result r = co_await async_accept(e.ctx, st.listen_fd);
+        if (r.value < 0) {
+            if (st.is_closing()) co_return;  // close_all shut the listener down
+            check_io(r, 0, "accept");
+        }
+        const int fd = static_cast<int>(r.value);
+        set_nodelay(fd);
+        e.ctx.spawn(serve_conn(e, st, attached_fd(e.ctx.io(), fd)));
+    }
+}
+
+// Ends the run at the deadline. It sleeps in slices so that a run ended early by the request
+// limit does not wait for the whole duration.
+task<void> serve_deadline(env& e, serve_state& st) {
+    constexpr std::uint64_t slice_ns = 10'000'000;
+    for (;;) {
+        if (st.is_closing()) co_return;
+        const std::uint64_t now = monotonic_ns();
+        if (now >= e.control.deadline_ns) break;
+        co_await sleep_for(e.ctx, std::min(e.control.deadline_ns - now, slice_ns));
+    }
+    st.close_all();
 }
 
 std::unique_ptr<reactor> make_reactor(const std::string& name) {
@@ -373,7 +631,17 @@ std::unique_ptr<reactor> make_reactor(const std::string& name) {
 
 }  // namespace
 
-sim::run_result run_live(const live_options& o) {
+sim::run_result run_live(const live_options& o, serving_fn on_serving) {
+    if (o.serve && o.workload != "http") {
+        throw std::invalid_argument("run: --serve is for the http workload only");
+    }
+    if (o.port != 0 && o.workload != "http" && o.workload != "pingpong") {
+        throw std::invalid_argument("run: --port is for the http and pingpong workloads only");
+    }
+    if (o.serve && !o.record.empty()) {
+        throw std::invalid_argument(
+            "run: --record needs the built-in load generator (it is not supported with --serve)");
+    }
     if (o.workload == "pipeline") return run_dpdk_pipeline(o);
     const bool chain = o.workload == "chain";
     const bool fanout = o.workload == "fanout";
@@ -407,23 +675,47 @@ sim::run_result run_live(const live_options& o) {
     env e{ctx, control, o, rec.get()};
     e.private_stash = wa == pol::when_all_frames::private_;
 
-    std::deque<driver_tally> tallies(concurrency);
-    int listen_fd = -1;
+    std::deque<driver_tally> tallies(o.serve ? 0 : concurrency);
+    serve_state serving;
+    std::deque<conn_link> links(o.serve || chain || fanout ? 0 : concurrency);
+    std::vector<std::pair<std::uint16_t, conn_link*>> link_by_port;
     std::unique_ptr<attached_fd> listener;
     control.start_ns = monotonic_ns();
     control.deadline_ns = control.start_ns + static_cast<std::uint64_t>(o.duration_s * 1e9);
     control.max_jobs = o.jobs;
+    // Every task is created on a context thread (spawn with a maker), so its frame comes from
+    // the run's resource and is counted with the rest.
     if (chain || fanout) {
-        for (auto& t : tallies) ctx.spawn(local_driver(e, t, fanout));
+        for (auto& t : tallies) ctx.spawn([&e, &t, fanout] { return local_driver(e, t, fanout); });
+    } else if (o.serve) {
+        std::uint16_t port = o.port;
+        serving.listen_fd = listen_loopback(port, 1024);
+        serving.max_requests = o.jobs;
+        listener = std::make_unique<attached_fd>(ctx.io(), serving.listen_fd);
+        ctx.spawn([&e, &serving] { return serve_acceptor(e, serving); });
+        ctx.spawn([&e, &serving] { return serve_deadline(e, serving); });
+        if (on_serving != nullptr) on_serving(port, o.duration_s);
     } else {
-        std::uint16_t port = 0;
-        listen_fd = listen_loopback(port, static_cast<int>(concurrency));
+        std::uint16_t port = o.port;
+        const int listen_fd = listen_loopback(port, static_cast<int>(concurrency));
         listener = std::make_unique<attached_fd>(ctx.io(), listen_fd);
         std::vector<int> clients;
-        for (std::uint32_t i = 0; i < concurrency; ++i) clients.push_back(connect_loopback(port));
-        ctx.spawn(acceptor(e, listen_fd, concurrency, http));
         for (std::uint32_t i = 0; i < concurrency; ++i) {
-            ctx.spawn(tcp_client(e, tallies[i], clients[i], http));
+            clients.push_back(connect_loopback(port));
+            sockaddr_in local{};
+            socklen_t len = sizeof local;
+            if (::getsockname(clients.back(), reinterpret_cast<sockaddr*>(&local), &len) < 0) {
+                sys_fail("getsockname");
+            }
+            link_by_port.emplace_back(ntohs(local.sin_port), &links[i]);
+        }
+        ctx.spawn([&e, listen_fd, concurrency, http, &link_by_port] {
+            return acceptor(e, listen_fd, concurrency, http, link_by_port);
+        });
+        for (std::uint32_t i = 0; i < concurrency; ++i) {
+            ctx.spawn([&e, &t = tallies[i], fd = clients[i], http, &l = links[i]] {
+                return tcp_client(e, t, fd, http, l);
+            });
         }
     }
     ctx.run();
@@ -431,7 +723,7 @@ sim::run_result run_live(const live_options& o) {
     listener.reset();
 
     live_tallies lt;
-    for (const auto& t : tallies) {
+    for (const auto& t : o.serve ? serving.tallies : tallies) {
         lt.latency_ns.insert(lt.latency_ns.end(), t.latency_ns.begin(), t.latency_ns.end());
         lt.completed += t.completed;
     }
@@ -441,7 +733,15 @@ sim::run_result run_live(const live_options& o) {
     lt.stash_hits = e.stash_hits.load();
     lt.stash_overflows = e.stash_overflows.load();
     sim::run_result r = make_live_result(o, ctx, lt);
+    if (o.serve) {
+        r.source_stats.emplace_back("connections", serving.tallies.size());
+        r.source_stats.emplace_back("connection_errors", serving.conn_errors);
+    }
+    if (pingpong || http) {
+        r.source_stats.emplace_back("ready_ops_outside_jobs", e.ready_outside_jobs.load());
+    }
     if (rec) {
+        for (const auto& l : links) add_tcp_jobs(*rec, l);
         rec->write(o.record, {{"source", "schedlab-run"},
                               {"workload", o.workload},
                               {"reactor", o.reactor},

@@ -150,8 +150,8 @@ public:
     void job_done(std::uint32_t job);
     bool send_now(std::uint32_t ch, const hand_off& item);
     void block_sender(std::uint32_t ch, coroutine_handle<> h, const hand_off& item);
-    bool receive_ready(std::uint32_t ch);
-    void receive_suspend(std::uint32_t ch, coroutine_handle<> h);
+    bool has_item(std::uint32_t ch) const noexcept { return !channels_[ch].items.empty(); }
+    void wait_for_item(std::uint32_t ch, coroutine_handle<> h);
     std::optional<hand_off> take_item(std::uint32_t ch);
     bool private_stash() const noexcept {
         return config_.when_all == pol::when_all_frames::private_;
@@ -299,7 +299,7 @@ struct io_awaiter {
 // The scheduler as the core's completed_operation sees it.
 struct pump_view {
     engine& e;
-    bool try_inline() { return e.try_inline_ready(); }
+    bool try_inline(const rt::step_key&) { return e.try_inline_ready(); }
     void post(coroutine_handle<> h) { e.post(h); }
 };
 
@@ -319,11 +319,21 @@ struct send_awaiter {
     void await_resume() const noexcept {}
 };
 
+// A receive that finds an item is an already-complete operation: the core's step decides.
 struct receive_awaiter {
     engine& e;
     std::uint32_t ch;
-    bool await_ready() { return e.receive_ready(ch); }
-    void await_suspend(coroutine_handle<> h) { e.receive_suspend(ch, h); }
+    pump_view view{e};
+    bool await_ready() {
+        return e.has_item(ch) && rt::completed_operation<pump_view>(view).await_ready();
+    }
+    void await_suspend(coroutine_handle<> h) {
+        if (e.has_item(ch)) {
+            rt::completed_operation<pump_view>(view).await_suspend(h);  // the pump said post
+        } else {
+            e.wait_for_item(ch, h);
+        }
+    }
     void await_resume() const noexcept {}
 };
 
@@ -693,18 +703,8 @@ void engine::block_sender(std::uint32_t ch, coroutine_handle<> h, const hand_off
     channels_[ch].blocked.push_back(blocked_send{h, item});
 }
 
-bool engine::receive_ready(std::uint32_t ch) {
-    if (channels_[ch].items.empty()) return false;
-    return try_inline_ready();
-}
-
-void engine::receive_suspend(std::uint32_t ch, coroutine_handle<> h) {
-    channel_state& c = channels_[ch];
-    if (c.items.empty()) {
-        c.waiting.push_back(h);
-    } else {
-        post(h);  // an item is there, but the pump said post
-    }
+void engine::wait_for_item(std::uint32_t ch, coroutine_handle<> h) {
+    channels_[ch].waiting.push_back(h);
 }
 
 std::optional<hand_off> engine::take_item(std::uint32_t ch) {

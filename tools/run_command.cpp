@@ -21,9 +21,16 @@ struct run_args {
     std::string output;
 };
 
+// A client started by hand (wrk, curl) needs the port, which --port 0 leaves to the system.
+void announce_serving(std::uint16_t port, double duration_s) {
+    std::fprintf(stderr, "schedlab: serving http on 127.0.0.1:%u for %g s\n",
+                 static_cast<unsigned>(port), duration_s);
+    std::fflush(stderr);
+}
+
 int run(const run_args& a) {
     try {
-        const sim::run_result r = runtime::run_live(a.live);
+        const sim::run_result r = runtime::run_live(a.live, &announce_serving);
         std::string text = a.json ? sim::to_json(r).dump(2) + "\n"
                                   : "workload   " + a.live.workload + " on " + a.live.reactor +
                                         "\n" + sim::to_table(r);
@@ -90,6 +97,14 @@ void add_run_command(CLI::App& app) {
     cmd->add_option("--bytes", o.message_bytes, "pingpong: message size")
         ->capture_default_str()
         ->check(CLI::Range(1u, 1u << 20));
+    cmd->add_option("--port", o.port,
+                    "http, pingpong: port on 127.0.0.1 to listen on (0: any free port, "
+                    "announced on stderr with --serve)")
+        ->capture_default_str();
+    cmd->add_flag("--serve", o.serve,
+                  "http: serve outside clients (wrk, curl) for --duration seconds, or until "
+                  "--jobs requests, without the built-in load generator; jobs are requests, "
+                  "latency is the service time from request head to response sent");
     cmd->add_option("--pcap", o.pcap,
                     "pipeline: capture fed through the pcap PMD (default: "
                     "the null PMD)")
@@ -105,8 +120,13 @@ void add_run_command(CLI::App& app) {
         "  schedlab run fanout --when-all private --width 64 --duration 0.5\n"
         "  schedlab run pingpong --reactor io_uring --threads 2 --record pp.trace\n"
         "  schedlab run pipeline --reactor dpdk --pcap ../shared/data/http_dns_browsing.pcap\n"
-        "Only loopback addresses are used. Latency is measured per job from issue to "
-        "completion; queue waits are not measured live (queue_wait_ns is zero).");
+        "  schedlab run http --serve --port 8080 --threads 2 --duration 10 --json &\n"
+        "    wrk -t2 -c16 -d5s http://127.0.0.1:8080/index.html\n"
+        "Only loopback addresses are used: the server binds 127.0.0.1 alone. It answers GET "
+        "/index.html with 1024 bytes (anything else with 404), one request at a time per "
+        "connection (no pipelining); with --serve, connections still open when the run ends "
+        "are shut down. Latency is measured per job from issue to completion; queue waits "
+        "are not measured live (queue_wait_ns is zero).");
     cmd->callback([args] {
         const int rc = run(*args);
         std::fflush(stdout);
