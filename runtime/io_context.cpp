@@ -105,6 +105,7 @@ void io_context::post(std::coroutine_handle<> h) noexcept {
 void io_context::push_locked(std::coroutine_handle<> h) {
     queue_.push_back(entry{h});
     ++real_items_;
+    queued_hint_.store(real_items_, std::memory_order_relaxed);
 }
 
 // New items are in the queue: wake idle threads for them; with none idle, a thread blocked in
@@ -129,7 +130,10 @@ bool io_context::try_inline(const step_key& /*key*/) noexcept {
     const std::uint64_t now =
         options_.pump.policy == policies::pump_spec::kind::quota ? monotonic_ns() : 0;
     const bool granted = t->pump.try_inline(now);
-    if (granted) {
+    // The streak counts, as the simulator does, only inline resumes made while other work
+    // waited: in the shared queue or in this thread's own posts not yet spliced onto it.
+    if (granted &&
+        (queued_hint_.load(std::memory_order_relaxed) > 0 || !t->private_queue.empty())) {
         if (++t->streak > t->max_streak) t->max_streak = t->streak;
     }
     return granted;
@@ -274,6 +278,7 @@ void io_context::thread_main(std::uint32_t /*index*/) {
             continue;
         }
         --real_items_;
+        queued_hint_.store(real_items_, std::memory_order_relaxed);
         // Unassisted as the brief defines it: work is still queued after this pop and no idle
         // thread is left to wake. The reactor's own entry is not work, so it does not count.
         const bool unassisted = real_items_ > 0 && idle_ == 0;

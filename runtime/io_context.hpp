@@ -124,7 +124,10 @@ private:
     std::condition_variable cv_;
     std::deque<entry> queue_;
     std::size_t real_items_ = 0;  // queue_ entries that are not the reactor's turn
-    std::uint32_t idle_ = 0;      // threads waiting on cv_
+    // real_items_ as last stored under mu_, read without it by try_inline: a streak statistic
+    // may be one item stale, which no decision depends on (relaxed on both sides).
+    std::atomic<std::size_t> queued_hint_{0};
+    std::uint32_t idle_ = 0;  // threads waiting on cv_
     bool reactor_blocking_ = false;
     bool stopped_ = false;
 

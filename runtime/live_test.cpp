@@ -173,16 +173,33 @@ TEST_CASE("the pump's inline path is taken and bounded on each reactor") {
     const std::string reactor = GENERATE("epoll", "io_uring");
     SECTION("fixed:3 resumes three inline, then posts") {
         rt::io_context ctx(make(reactor), opts(1, "fixed:3"));
+        // Two readers, so that the other one waits in the queue while one runs inline: the
+        // bound is about what queued work can be made to wait for.
+        pair_fds p(ctx.io()), q(ctx.io());
+        REQUIRE(::send(p.fd[0], "0123456789", 10, 0) == 10);
+        REQUIRE(::send(q.fd[0], "0123456789", 10, 0) == 10);
+        int got = 0, got_q = 0;
+        ctx.spawn(ready_receives(ctx, p.fd[1], 10, got));
+        ctx.spawn(ready_receives(ctx, q.fd[1], 10, got_q));
+        ctx.run();
+        CHECK(got == 10);
+        CHECK(got_q == 10);
+        // Per reader, cycles of 3 inline resumes, each ended by a post: 3 + 3 + 2 inline, 2
+        // posted.
+        CHECK(ctx.stats().pump.inline_granted == 16);
+        CHECK(ctx.stats().pump.inline_refused == 4);
+        CHECK(ctx.stats().max_inline_streak == 3);
+    }
+    SECTION("a reader alone makes no streak: nothing waits while it runs inline") {
+        rt::io_context ctx(make(reactor), opts(1, "fixed:3"));
         pair_fds p(ctx.io());
         REQUIRE(::send(p.fd[0], "0123456789", 10, 0) == 10);
         int got = 0;
         ctx.spawn(ready_receives(ctx, p.fd[1], 10, got));
         ctx.run();
         CHECK(got == 10);
-        // Cycles of 3 inline resumes, each ended by a post: 3 + 3 + 2 inline, 2 posted.
         CHECK(ctx.stats().pump.inline_granted == 8);
-        CHECK(ctx.stats().pump.inline_refused == 2);
-        CHECK(ctx.stats().max_inline_streak == 3);
+        CHECK(ctx.stats().max_inline_streak == 0);
     }
     SECTION("disabled always posts") {
         rt::io_context ctx(make(reactor), opts(1, "disabled"));
@@ -196,16 +213,21 @@ TEST_CASE("the pump's inline path is taken and bounded on each reactor") {
         CHECK(ctx.stats().pump.inline_refused == 10);
     }
     SECTION("adaptive never runs more than its maximum in a row") {
-        rt::io_context ctx(make(reactor), opts(1, "adaptive:initial=2,max=8,unassisted=4"));
-        pair_fds p(ctx.io());
+        // unassisted=8: one thread with a second reader queued is always unassisted, and the
+        // maximum, not the unassisted cap, is what this section bounds.
+        rt::io_context ctx(make(reactor), opts(1, "adaptive:initial=2,max=8,unassisted=8"));
+        pair_fds p(ctx.io()), q(ctx.io());
         std::vector<char> bytes(100, 'x');
         REQUIRE(::send(p.fd[0], bytes.data(), bytes.size(), 0) == 100);
-        int got = 0;
+        REQUIRE(::send(q.fd[0], bytes.data(), bytes.size(), 0) == 100);
+        int got = 0, got_q = 0;
         ctx.spawn(ready_receives(ctx, p.fd[1], 100, got));
+        ctx.spawn(ready_receives(ctx, q.fd[1], 100, got_q));
         ctx.run();
         CHECK(got == 100);
+        CHECK(got_q == 100);
         const auto& s = ctx.stats();
-        CHECK(s.pump.inline_granted + s.pump.inline_refused == 100);
+        CHECK(s.pump.inline_granted + s.pump.inline_refused == 200);
         CHECK(s.pump.inline_granted > 0);
         CHECK(s.max_inline_streak == 8);
         CHECK(s.pump.cap_doubled > 0);
