@@ -89,11 +89,23 @@ TEST_CASE("check passes the shipped adaptive pump and prints the counts") {
     CHECK(o.status == 0);
     CHECK_THAT(o.out, Catch::Contains("runs 100, distinct schedules") &&
                           Catch::Contains("budget exhausted") && Catch::Contains("ok:"));
+    // Where exhaustion began, beside the rare-path counts: on cold buckets and an empty global
+    // pool, the first run's first frame, a stage consumer's (hop-storm has channels), which
+    // belongs to no job.
+    const std::string trip = line_after(o.out, "  global trip ");
+    CHECK_THAT(trip, Catch::Contains("; first in run 0: worker ") &&
+                         Catch::Contains(", size class ") &&
+                         Catch::Contains(" bytes, no job, at "));
+    const std::string fallback = line_after(o.out, "  heap fallback ");
+    CHECK(fallback.substr(fallback.find(';')) == trip.substr(trip.find(';')));
     const auto d =
         run("check chain-8 --frames recycling:per_thread=8 --strategy dfs --runs 500", s);
     INFO(d.out << d.err);
     CHECK(d.status == 0);
     CHECK_THAT(d.out, Catch::Contains("distinct states"));
+    // No channels: the first frame is job 0's own (the first arrival's), at its arrival.
+    CHECK_THAT(line_after(d.out, "  global trip "), Catch::Contains("; first in run 0: worker ") &&
+                                                        Catch::Contains(" bytes, job 0, at "));
 }
 
 TEST_CASE("check and replay --schedule reject bad input with exit 2") {

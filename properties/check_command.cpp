@@ -11,6 +11,7 @@
 #include "properties/check.hpp"
 #include "properties/schedule.hpp"
 #include "properties/workload.hpp"
+#include "sim/report.hpp"
 #include "traces/format.hpp"
 
 #ifndef SCHEDLAB_SCENARIO_DIR
@@ -126,10 +127,16 @@ std::string shell_word(const std::string& s) {
     return out + "'";
 }
 
-void print_rare(const char* name, const rare_path& p, std::uint64_t runs) {
-    std::printf("  %-22s %llu of %llu runs (%llu times)\n", name,
+void print_rare(const char* name, const rare_path& p, std::uint64_t runs,
+                const check_report::first_exhaustion* first = nullptr) {
+    std::printf("  %-22s %llu of %llu runs (%llu times)", name,
                 static_cast<unsigned long long>(p.runs), static_cast<unsigned long long>(runs),
                 static_cast<unsigned long long>(p.total));
+    if (first != nullptr && first->note.seen) {
+        std::printf("; first in run %llu: %s", static_cast<unsigned long long>(first->run),
+                    sim::describe(first->note).c_str());
+    }
+    std::printf("\n");
 }
 
 int run_check_command(const check_args& a, const CLI::App& cmd) {
@@ -185,8 +192,8 @@ int run_check_command(const check_args& a, const CLI::App& cmd) {
     std::printf("rare paths reached (passing runs):\n");
     print_rare("budget exhausted", r.budget_exhausted, r.runs);
     print_rare("unassisted cap applied", r.unassisted_capped, r.runs);
-    print_rare("global trip", r.global_trip, r.runs);
-    print_rare("heap fallback", r.heap_fallback, r.runs);
+    print_rare("global trip", r.global_trip, r.runs, &r.first_global_trip);
+    print_rare("heap fallback", r.heap_fallback, r.runs, &r.first_heap_fallback);
     if (!r.failed) {
         std::printf(
             "longest inline run while work waited %llu; global trips per run %llu..%llu"

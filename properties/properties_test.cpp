@@ -7,6 +7,7 @@
 #include "properties/faults.hpp"
 #include "properties/schedule.hpp"
 #include "properties/workload.hpp"
+#include "sim/report.hpp"
 #include "traces/format.hpp"
 
 using namespace schedlab;
@@ -215,6 +216,114 @@ TEST_CASE("must show 3: fan-out 64 exhausts shared buckets; a private stash neve
         CHECK_FALSE(p.failed);
         CHECK(p.max_child_global_trips == 0);
     }
+}
+
+namespace {
+
+// Passes every frame request to the run's real resource and keeps the sizes asked for, so a
+// test knows each frame's size class without assuming the compiler's coroutine frame sizes.
+class recording_frames final : public policies::frame_resource {
+public:
+    recording_frames(policies::frame_resource& real, std::vector<std::size_t>& sizes)
+        : real_(real), sizes_(sizes) {}
+    std::int64_t outstanding() const noexcept override { return real_.outstanding(); }
+    std::int64_t peak_outstanding() const noexcept override { return real_.peak_outstanding(); }
+
+private:
+    void* do_allocate(std::size_t bytes, std::size_t alignment) override {
+        sizes_.push_back(bytes);
+        return real_.allocate(bytes, alignment);
+    }
+    void do_deallocate(void* p, std::size_t bytes, std::size_t alignment) override {
+        real_.deallocate(p, bytes, alignment);
+    }
+    bool do_is_equal(const std::pmr::memory_resource& o) const noexcept override {
+        return this == &o;
+    }
+    policies::frame_resource& real_;
+    std::vector<std::size_t>& sizes_;
+};
+
+std::size_t class_bytes_of(std::size_t bytes) {
+    return policies::frame_class_bytes(policies::frame_class_of(bytes));
+}
+
+}  // namespace
+
+TEST_CASE("exhaustion is reported with the worker, size class, job and time where it began") {
+    // One job arriving at 3000 ns: `compute 100`, then a fan-out of 4. Two workers, and the
+    // schedule wakes worker 1 for it; zero costs, so nothing moves the clock but the workload.
+    workload w;
+    w.header.classes.push_back({0, "default"});
+    traces::program leaf;
+    leaf.name = "leaf";
+    leaf.steps = {traces::step{traces::step_kind::compute, 1, 100, nullptr, 0}};
+    const traces::program* sub = w.keep(std::move(leaf));
+    auto p = std::make_shared<traces::program>();
+    p->steps = {traces::step{traces::step_kind::compute, 1, 100, nullptr, 0},
+                traces::step{traces::step_kind::fanout, 4, 0, sub, 0}};
+    w.jobs.push_back({3000, 0, p});
+    sim::sim_config c = options("adaptive").config;
+    c.costs = sim::cost_model::zero();
+    std::vector<std::size_t> sizes;
+    c.test_hooks.wrap_frames = [&sizes](policies::frame_resource& real) {
+        return std::make_unique<recording_frames>(real, sizes);
+    };
+    const std::vector<sim::recorded_choice> wake_worker_1 = {{2, 1}};
+
+    replay_chooser follow(wake_worker_1, true);
+    const run_outcome o = run_once(w, c, follow);
+    REQUIRE_FALSE(o.failed);
+    REQUIRE(sizes.size() == 6);  // the job's frame, the fan-out's, 4 children
+    // Buckets start empty, so the job's own frame, the run's first allocation, is the first
+    // trip; the global pool starts empty too, so that trip is also the first heap fallback.
+    const auto& trip = o.result.first_global_trip;
+    REQUIRE(trip.seen);
+    CHECK(trip.worker == 1);
+    CHECK(policies::frame_class_bytes(trip.size_class) == class_bytes_of(sizes[0]));
+    CHECK(trip.job == 0);
+    CHECK(trip.time_ns == 3000);
+    const auto& heap = o.result.first_heap_fallback;
+    REQUIRE(heap.seen);
+    CHECK(heap.worker == 1);
+    CHECK(heap.size_class == trip.size_class);
+    CHECK(heap.job == 0);
+    CHECK(heap.time_ns == 3000);
+    CHECK(sim::describe(trip) == "worker 1, size class " +
+                                     std::to_string(class_bytes_of(sizes[0])) +
+                                     " bytes, job 0, at 3000 ns");
+    const auto j = sim::to_json(o.result)["frames"]["first_global_trip"];
+    CHECK(j["worker"] == 1);
+    CHECK(j["size_class_bytes"] == class_bytes_of(sizes[0]));
+    CHECK(j["job"] == 0);
+    CHECK(j["time_ns"] == 3000);
+
+    // With `children`, the four children (nothing has been freed yet, so each misses its
+    // bucket) fail the rule on the worker that allocated them, naming their size class.
+    sizes.clear();
+    c.checks.global_pool = sim::global_pool_rule::children;
+    replay_chooser again(wake_worker_1, true);
+    const run_outcome f = run_once(w, c, again);
+    REQUIRE(f.failed);
+    REQUIRE(sizes.size() >= 6);
+    CHECK(f.failed->property == "global-pool");
+    CHECK(f.failed->worker == 1);
+    CHECK(f.failed->job == 0);
+    CHECK(f.failed->time_ns == 3100);
+    CHECK(f.failed->message ==
+          "global-pool: 4 trip(s) to the global pool while allocating 4 "
+          "when_all children, size class " +
+              std::to_string(class_bytes_of(sizes[2])) +
+              " bytes (worker 1) at virtual time 3100 ns, job 0");
+
+    // No recycler, no pool: nothing to report.
+    c.frames = policies::frames_spec::parse("heap");
+    c.checks.global_pool = sim::global_pool_rule::none;
+    replay_chooser heap_run(wake_worker_1, true);
+    const run_outcome h = run_once(w, c, heap_run);
+    REQUIRE_FALSE(h.failed);
+    CHECK_FALSE(h.result.first_global_trip.seen);
+    CHECK(sim::to_json(h.result)["frames"]["first_heap_fallback"].is_null());
 }
 
 TEST_CASE("dfs explores every schedule within the bound, fewer runs with state hashing") {
