@@ -83,7 +83,8 @@ strategy strategy::parse(const std::string& text) {
         }
     } else {
         throw std::invalid_argument("strategy: unknown '" + text +
-                                    "' (expected random, pct:DEPTH or dfs[:preemptions=K])");
+                                    "' (expected random, pct:DEPTH[,by=jobs|workers] or "
+                                    "dfs[:preemptions=K][,hashing=0|1])");
     }
     return s;
 }

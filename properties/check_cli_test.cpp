@@ -108,11 +108,29 @@ TEST_CASE("check passes the shipped adaptive pump and prints the counts") {
                                                         Catch::Contains(" bytes, job 0, at "));
 }
 
+TEST_CASE("check --help names PCT's actors, and both kinds run") {
+    scratch s;
+    const auto h = run("check --help", s);
+    CHECK(h.status == 0);
+    CHECK_THAT(h.out, Catch::Contains("pct:DEPTH[,by=jobs|workers]"));
+    for (const char* by : {"jobs", "workers"}) {
+        const auto o =
+            run(std::string("check hop-storm --strategy pct:2,by=") + by + " --runs 20", s);
+        INFO(o.out << o.err);
+        CHECK(o.status == 0);
+        CHECK_THAT(o.out, Catch::Contains(std::string("strategy pct:2,by=") + by) &&
+                              Catch::Contains("runs 20, distinct schedules"));
+    }
+}
+
 TEST_CASE("check and replay --schedule reject bad input with exit 2") {
     scratch s;
     CHECK(run("check no-such-scenario", s).status == 2);
     CHECK(run("check hop-storm --strategy bogus", s).status == 2);
     CHECK(run("check hop-storm --strategy pct:0", s).status == 2);
+    const auto by = run("check hop-storm --strategy pct:2,by=threads", s);
+    CHECK(by.status == 2);
+    CHECK_THAT(by.err, Catch::Contains("by=jobs or by=workers"));
     const auto bad = s.dir / "bad.schedule";
     std::ofstream(bad) << "schedlab-schedule 1\nseed 1\n2 5\n";
     const std::string trace =

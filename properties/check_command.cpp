@@ -266,7 +266,10 @@ void add_check_command(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::Range(1u, 1024u));
     cmd->add_option("--costs", a->costs, "default | zero | FILE")->capture_default_str();
-    cmd->add_option("--strategy", a->strategy, "random | pct:DEPTH | dfs[:preemptions=K]")
+    cmd->add_option("--strategy", a->strategy,
+                    "random | pct:DEPTH[,by=jobs|workers] (PCT's actors: the jobs the options "
+                    "advance, the default, or the workers and the reactor) | "
+                    "dfs[:preemptions=K][,hashing=0|1]")
         ->capture_default_str();
     cmd->add_option("--runs", a->runs, "Runs at most")->capture_default_str();
     cmd->add_option("--seed", a->seed, "Seed of the exploration")->capture_default_str();
@@ -291,7 +294,8 @@ void add_check_command(CLI::App& app) {
         "  schedlab check --list\n"
         "  schedlab check hop-storm --pump fixed:1000000 --runs 300\n"
         "  schedlab check fanout-64 --strategy dfs:preemptions=2 --runs 2000\n"
-        "  schedlab check chain-8 --frames recycling:per_thread=8 --strategy pct:2");
+        "  schedlab check chain-8 --frames recycling:per_thread=8 --strategy pct:2\n"
+        "  schedlab check hop-storm --strategy pct:3,by=workers --io-jitter-ns 2000");
     cmd->final_callback([a, cmd] {
         int code = exit_bad_input;
         try {
