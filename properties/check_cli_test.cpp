@@ -123,6 +123,35 @@ TEST_CASE("check --help names PCT's actors, and both kinds run") {
     }
 }
 
+TEST_CASE("replay --schedule prints and reports the schedule's seed, not --seed's") {
+    scratch s;
+    const auto sched = s.dir / "seed.schedule";
+    std::ofstream(sched) << "schedlab-schedule 1\nseed 77\n";
+    const std::string trace =
+        std::string(SCHEDLAB_SOURCE_DIR) + "/properties/scenarios/chain-8.trace";
+    const auto o = run("replay " + trace + " --workers 2 --seed 5 --schedule " + sched.string(), s);
+    INFO(o.out << o.err);
+    CHECK(o.status == 0);
+    CHECK(o.out.rfind("seed=77\n", 0) == 0);
+    const auto j = run("replay " + trace + " --workers 2 --json --schedule " + sched.string(), s);
+    CHECK(j.status == 0);
+    CHECK_THAT(j.out, Catch::Contains("\"seed\": 77,"));
+}
+
+TEST_CASE("check --out that cannot be a directory is a clear error with exit 2") {
+    scratch s;
+    std::ofstream(s.dir / "file") << "in the way\n";
+    for (const auto& out : {s.dir / "file", s.dir / "file" / "cx"}) {
+        const auto o =
+            run("check hop-storm --pump fixed:1000000 --runs 300 --out " + out.string(), s);
+        INFO(o.out << o.err);
+        CHECK(o.status == 2);
+        CHECK_THAT(o.err, Catch::Contains("cannot create the counterexample directory '" +
+                                          out.string() + "'"));
+        CHECK_THAT(o.out, Catch::Contains("VIOLATION"));
+    }
+}
+
 TEST_CASE("check and replay --schedule reject bad input with exit 2") {
     scratch s;
     CHECK(run("check no-such-scenario", s).status == 2);

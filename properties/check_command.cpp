@@ -209,7 +209,13 @@ int run_check_command(const check_args& a, const CLI::App& cmd) {
     std::printf("VIOLATION in run %llu: %s\n", static_cast<unsigned long long>(r.failing_run),
                 r.failed->message.c_str());
     if (!r.counterexample) return exit_violation;
-    fs::create_directories(a.out);
+    std::error_code ec;
+    fs::create_directories(a.out, ec);
+    if (ec || !fs::is_directory(a.out)) {
+        throw std::invalid_argument(
+            "check --out: cannot create the counterexample directory '" + a.out +
+            "': " + (ec ? ec.message() : std::string("a file of that name is in the way")));
+    }
     const std::string trace = (fs::path(a.out) / "counterexample.trace").string();
     const std::string sched = (fs::path(a.out) / "counterexample.schedule").string();
     r.counterexample->write(trace);
