@@ -308,6 +308,19 @@ std::string out_dir() {
     return (fs::temp_directory_path() / ("schedlab-rc-" + std::to_string(::getpid()))).string();
 }
 
+// The planted failure writes beside, not over, a real failure's counterexample.
+std::string case_dir(bool planted) {
+    return planted ? (fs::path(out_dir()) / "planted").string() : out_dir();
+}
+
+// Removes the default output directory once nothing is left in it; a directory the caller
+// named stays.
+void remove_out_dir_if_empty() {
+    if (std::getenv("SCHEDLAB_RC_OUT") != nullptr) return;
+    std::error_code ignored;
+    fs::remove(out_dir(), ignored);  // fails, harmlessly, unless empty
+}
+
 std::string slurp(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     std::stringstream ss;
@@ -317,9 +330,8 @@ std::string slurp(const std::string& path) {
 
 // Writes the case as a trace and a schedule and logs both with the replay command, which
 // rapidcheck prints for the minimal case only.
-void write_case(const workload& w, const sim::sim_config& c,
+void write_case(const std::string& dir, const workload& w, const sim::sim_config& c,
                 const std::vector<sim::recorded_choice>& choices, const std::string& failure) {
-    const std::string dir = out_dir();
     fs::create_directories(dir);
     written_case out;
     out.trace = (fs::path(dir) / "counterexample.trace").string();
@@ -431,7 +443,7 @@ void generated_case(tweak plant) {
             // A quarter of the cases (each write ends in an fsync): the seed decides, and it
             // shrinks towards 0, so a failure here keeps being checked while it shrinks.
             ++covered.round_trips;
-            const std::string dir = out_dir();
+            const std::string dir = case_dir(plant != nullptr);
             fs::create_directories(dir);
             const std::string path = (fs::path(dir) / "round-trip.trace").string();
             w.write(path);
@@ -446,7 +458,7 @@ void generated_case(tweak plant) {
     }
     if (problem.empty() && plant == nullptr) note_coverage(w, c, first.result);
     if (!problem.empty()) {
-        write_case(w, c, first.choices, problem);
+        write_case(case_dir(plant != nullptr), w, c, first.choices, problem);
         RC_FAIL(problem);
     }
 }
@@ -485,7 +497,7 @@ TEST_CASE("generated workloads pass every check under generated policy parameter
     // A failure leaves its counterexample behind; a pass leaves nothing.
     std::error_code ignored;
     fs::remove(fs::path(out_dir()) / "round-trip.trace", ignored);
-    fs::remove(out_dir(), ignored);  // only if empty
+    remove_out_dir_if_empty();
 }
 
 TEST_CASE("a failing generated case shrinks to a trace on disk and a replay that reproduces it") {
@@ -512,12 +524,13 @@ TEST_CASE("a failing generated case shrinks to a trace on disk and a replay that
     REQUIRE(fs::exists(cx.schedule));
     const std::string prefix = "schedlab ";
     REQUIRE(cx.command.rfind(prefix, 0) == 0);
-    const std::string err = out_dir() + "/replay.err";
+    const std::string err = case_dir(true) + "/replay.err";
     const int status = shell(std::string(SCHEDLAB_BINARY) + " " + cx.command.substr(prefix.size()) +
                              " -q >/dev/null 2>" + err);
     CHECK(status == 1);
     CHECK_THAT(slurp(err), Catch::Contains(cx.failure));
-    fs::remove_all(out_dir());
+    fs::remove_all(case_dir(true));
+    remove_out_dir_if_empty();
 }
 
 TEST_CASE("a schedule survives its text form") {
