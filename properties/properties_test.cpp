@@ -430,6 +430,49 @@ TEST_CASE("exhaustion is reported with the worker, size class, job and time wher
     CHECK(sim::to_json(h.result)["frames"]["first_heap_fallback"].is_null());
 }
 
+TEST_CASE("a private stash's small arena is itself a pooled allocation that can trip") {
+    // Found by the generated workloads: the stash takes its arena (arity slots) from the current
+    // resource in one piece. Up to 2048 bytes that is a pooled block, and on a cold worker the
+    // bucket of its class is empty, so allocating the children trips to the global pool. At
+    // arity 64 the arena is larger than any class and goes around the pools.
+    for (const std::uint32_t width : {1u, 64u}) {
+        workload w;
+        w.header.classes.push_back({0, "default"});
+        traces::program leaf;
+        leaf.name = "leaf";
+        leaf.steps = {traces::step{traces::step_kind::compute, 1, 100, nullptr, 0}};
+        const traces::program* sub = w.keep(std::move(leaf));
+        auto p = std::make_shared<traces::program>();
+        p->steps = {traces::step{traces::step_kind::fanout, width, 0, sub, 0}};
+        w.jobs.push_back({0, 0, p});
+        sim::sim_config c = options("adaptive", "recycling", "private", 1).config;
+        c.checks.global_pool = sim::global_pool_rule::children;
+        std::vector<std::size_t> sizes;
+        c.test_hooks.wrap_frames = [&sizes](policies::frame_resource& real) {
+            return std::make_unique<recording_frames>(real, sizes);
+        };
+        replay_chooser canonical({}, false);
+        const run_outcome o = run_once(w, c, canonical);
+        // The job's frame, the fan-out's, then the stash's arena; the children come from it.
+        REQUIRE(sizes.size() >= 3);
+        INFO("width " << width << ": arena of " << sizes[2] << " bytes");
+        if (width == 1) {
+            CHECK(sizes[2] <= policies::frame_class_max_bytes);
+            REQUIRE(o.failed);
+            CHECK(o.failed->message ==
+                  "global-pool: 1 trip(s) to the global pool while allocating 1 when_all "
+                  "children, size class " +
+                      std::to_string(class_bytes_of(sizes[2])) +
+                      " bytes (worker 0) at virtual time " + std::to_string(o.failed->time_ns) +
+                      " ns, job 0");
+        } else {
+            CHECK(sizes[2] > policies::frame_class_max_bytes);
+            CHECK_FALSE(o.failed);
+            CHECK(o.result.frames_result.child_global_trips == 0);
+        }
+    }
+}
+
 TEST_CASE("dfs explores every schedule within the bound, fewer runs with state hashing") {
     // Two jobs on two workers: small enough to exhaust.
     workload w = scenario("fanout-64");
