@@ -83,7 +83,8 @@ strategy strategy::parse(const std::string& text) {
         }
     } else {
         throw std::invalid_argument("strategy: unknown '" + text +
-                                    "' (expected random, pct:DEPTH or dfs[:preemptions=K])");
+                                    "' (expected random, pct:DEPTH[,by=jobs|workers] or "
+                                    "dfs[:preemptions=K][,hashing=0|1])");
     }
     return s;
 }
@@ -436,6 +437,12 @@ check_report run_check(const workload& w, const check_options& o) {
         tally(rep.unassisted_capped, r.pump_counters.unassisted_capped);
         tally(rep.global_trip, r.frames_result.counters.global_trips);
         tally(rep.heap_fallback, r.frames_result.counters.heap_fallbacks);
+        if (!rep.first_global_trip.note.seen && r.first_global_trip.seen) {
+            rep.first_global_trip = {run, r.first_global_trip};
+        }
+        if (!rep.first_heap_fallback.note.seen && r.first_heap_fallback.seen) {
+            rep.first_heap_fallback = {run, r.first_heap_fallback};
+        }
         rep.max_inline_streak = std::max(rep.max_inline_streak, r.max_inline_streak);
         const auto trips = r.frames_result.counters.global_trips;
         rep.max_global_trips = std::max(rep.max_global_trips, trips);

@@ -74,6 +74,12 @@ struct check_report {
     std::uint64_t choice_points = 0;
     std::uint64_t determinism_checks = 0;
     rare_path budget_exhausted, unassisted_capped, global_trip, heap_fallback;
+    // Where exhaustion began in the first passing run that reached it (`seen` false if none).
+    struct first_exhaustion {
+        std::uint64_t run = 0;
+        sim::run_result::exhaustion_note note;
+    };
+    first_exhaustion first_global_trip, first_heap_fallback;
     std::uint64_t max_inline_streak = 0;
     std::uint64_t max_global_trips = 0;  // in any one run
     std::uint64_t min_global_trips = UINT64_MAX;

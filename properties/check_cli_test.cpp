@@ -89,11 +89,67 @@ TEST_CASE("check passes the shipped adaptive pump and prints the counts") {
     CHECK(o.status == 0);
     CHECK_THAT(o.out, Catch::Contains("runs 100, distinct schedules") &&
                           Catch::Contains("budget exhausted") && Catch::Contains("ok:"));
+    // Where exhaustion began, beside the rare-path counts: on cold buckets and an empty global
+    // pool, the first run's first frame, a stage consumer's (hop-storm has channels), which
+    // belongs to no job.
+    const std::string trip = line_after(o.out, "  global trip ");
+    CHECK_THAT(trip, Catch::Contains("; first in run 0: worker ") &&
+                         Catch::Contains(", size class ") &&
+                         Catch::Contains(" bytes, no job, at "));
+    const std::string fallback = line_after(o.out, "  heap fallback ");
+    CHECK(fallback.substr(fallback.find(';')) == trip.substr(trip.find(';')));
     const auto d =
         run("check chain-8 --frames recycling:per_thread=8 --strategy dfs --runs 500", s);
     INFO(d.out << d.err);
     CHECK(d.status == 0);
     CHECK_THAT(d.out, Catch::Contains("distinct states"));
+    // No channels: the first frame is job 0's own (the first arrival's), at its arrival.
+    CHECK_THAT(line_after(d.out, "  global trip "), Catch::Contains("; first in run 0: worker ") &&
+                                                        Catch::Contains(" bytes, job 0, at "));
+}
+
+TEST_CASE("check --help names PCT's actors, and both kinds run") {
+    scratch s;
+    const auto h = run("check --help", s);
+    CHECK(h.status == 0);
+    CHECK_THAT(h.out, Catch::Contains("pct:DEPTH[,by=jobs|workers]"));
+    for (const char* by : {"jobs", "workers"}) {
+        const auto o =
+            run(std::string("check hop-storm --strategy pct:2,by=") + by + " --runs 20", s);
+        INFO(o.out << o.err);
+        CHECK(o.status == 0);
+        CHECK_THAT(o.out, Catch::Contains(std::string("strategy pct:2,by=") + by) &&
+                              Catch::Contains("runs 20, distinct schedules"));
+    }
+}
+
+TEST_CASE("replay --schedule prints and reports the schedule's seed, not --seed's") {
+    scratch s;
+    const auto sched = s.dir / "seed.schedule";
+    std::ofstream(sched) << "schedlab-schedule 1\nseed 77\n";
+    const std::string trace =
+        std::string(SCHEDLAB_SOURCE_DIR) + "/properties/scenarios/chain-8.trace";
+    const auto o = run("replay " + trace + " --workers 2 --seed 5 --schedule " + sched.string(), s);
+    INFO(o.out << o.err);
+    CHECK(o.status == 0);
+    CHECK(o.out.rfind("seed=77\n", 0) == 0);
+    const auto j = run("replay " + trace + " --workers 2 --json --schedule " + sched.string(), s);
+    CHECK(j.status == 0);
+    CHECK_THAT(j.out, Catch::Contains("\"seed\": 77,"));
+}
+
+TEST_CASE("check --out that cannot be a directory is a clear error with exit 2") {
+    scratch s;
+    std::ofstream(s.dir / "file") << "in the way\n";
+    for (const auto& out : {s.dir / "file", s.dir / "file" / "cx"}) {
+        const auto o =
+            run("check hop-storm --pump fixed:1000000 --runs 300 --out " + out.string(), s);
+        INFO(o.out << o.err);
+        CHECK(o.status == 2);
+        CHECK_THAT(o.err, Catch::Contains("cannot create the counterexample directory '" +
+                                          out.string() + "'"));
+        CHECK_THAT(o.out, Catch::Contains("VIOLATION"));
+    }
 }
 
 TEST_CASE("check and replay --schedule reject bad input with exit 2") {
@@ -101,6 +157,9 @@ TEST_CASE("check and replay --schedule reject bad input with exit 2") {
     CHECK(run("check no-such-scenario", s).status == 2);
     CHECK(run("check hop-storm --strategy bogus", s).status == 2);
     CHECK(run("check hop-storm --strategy pct:0", s).status == 2);
+    const auto by = run("check hop-storm --strategy pct:2,by=threads", s);
+    CHECK(by.status == 2);
+    CHECK_THAT(by.err, Catch::Contains("by=jobs or by=workers"));
     const auto bad = s.dir / "bad.schedule";
     std::ofstream(bad) << "schedlab-schedule 1\nseed 1\n2 5\n";
     const std::string trace =

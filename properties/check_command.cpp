@@ -11,6 +11,7 @@
 #include "properties/check.hpp"
 #include "properties/schedule.hpp"
 #include "properties/workload.hpp"
+#include "sim/report.hpp"
 #include "traces/format.hpp"
 
 #ifndef SCHEDLAB_SCENARIO_DIR
@@ -126,10 +127,16 @@ std::string shell_word(const std::string& s) {
     return out + "'";
 }
 
-void print_rare(const char* name, const rare_path& p, std::uint64_t runs) {
-    std::printf("  %-22s %llu of %llu runs (%llu times)\n", name,
+void print_rare(const char* name, const rare_path& p, std::uint64_t runs,
+                const check_report::first_exhaustion* first = nullptr) {
+    std::printf("  %-22s %llu of %llu runs (%llu times)", name,
                 static_cast<unsigned long long>(p.runs), static_cast<unsigned long long>(runs),
                 static_cast<unsigned long long>(p.total));
+    if (first != nullptr && first->note.seen) {
+        std::printf("; first in run %llu: %s", static_cast<unsigned long long>(first->run),
+                    sim::describe(first->note).c_str());
+    }
+    std::printf("\n");
 }
 
 int run_check_command(const check_args& a, const CLI::App& cmd) {
@@ -185,8 +192,8 @@ int run_check_command(const check_args& a, const CLI::App& cmd) {
     std::printf("rare paths reached (passing runs):\n");
     print_rare("budget exhausted", r.budget_exhausted, r.runs);
     print_rare("unassisted cap applied", r.unassisted_capped, r.runs);
-    print_rare("global trip", r.global_trip, r.runs);
-    print_rare("heap fallback", r.heap_fallback, r.runs);
+    print_rare("global trip", r.global_trip, r.runs, &r.first_global_trip);
+    print_rare("heap fallback", r.heap_fallback, r.runs, &r.first_heap_fallback);
     if (!r.failed) {
         std::printf(
             "longest inline run while work waited %llu; global trips per run %llu..%llu"
@@ -202,7 +209,13 @@ int run_check_command(const check_args& a, const CLI::App& cmd) {
     std::printf("VIOLATION in run %llu: %s\n", static_cast<unsigned long long>(r.failing_run),
                 r.failed->message.c_str());
     if (!r.counterexample) return exit_violation;
-    fs::create_directories(a.out);
+    std::error_code ec;
+    fs::create_directories(a.out, ec);
+    if (ec || !fs::is_directory(a.out)) {
+        throw std::invalid_argument(
+            "check --out: cannot create the counterexample directory '" + a.out +
+            "': " + (ec ? ec.message() : std::string("a file of that name is in the way")));
+    }
     const std::string trace = (fs::path(a.out) / "counterexample.trace").string();
     const std::string sched = (fs::path(a.out) / "counterexample.schedule").string();
     r.counterexample->write(trace);
@@ -259,7 +272,10 @@ void add_check_command(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::Range(1u, 1024u));
     cmd->add_option("--costs", a->costs, "default | zero | FILE")->capture_default_str();
-    cmd->add_option("--strategy", a->strategy, "random | pct:DEPTH | dfs[:preemptions=K]")
+    cmd->add_option("--strategy", a->strategy,
+                    "random | pct:DEPTH[,by=jobs|workers] (PCT's actors: the jobs the options "
+                    "advance, the default, or the workers and the reactor) | "
+                    "dfs[:preemptions=K][,hashing=0|1]")
         ->capture_default_str();
     cmd->add_option("--runs", a->runs, "Runs at most")->capture_default_str();
     cmd->add_option("--seed", a->seed, "Seed of the exploration")->capture_default_str();
@@ -284,7 +300,8 @@ void add_check_command(CLI::App& app) {
         "  schedlab check --list\n"
         "  schedlab check hop-storm --pump fixed:1000000 --runs 300\n"
         "  schedlab check fanout-64 --strategy dfs:preemptions=2 --runs 2000\n"
-        "  schedlab check chain-8 --frames recycling:per_thread=8 --strategy pct:2");
+        "  schedlab check chain-8 --frames recycling:per_thread=8 --strategy pct:2\n"
+        "  schedlab check hop-storm --strategy pct:3,by=workers --io-jitter-ns 2000");
     cmd->final_callback([a, cmd] {
         int code = exit_bad_input;
         try {

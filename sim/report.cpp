@@ -33,6 +33,25 @@ std::string fmt_ns(double ns) {
 
 }  // namespace
 
+nlohmann::ordered_json to_json(const run_result::exhaustion_note& n) {
+    if (!n.seen) return nullptr;
+    nlohmann::ordered_json j;
+    j["worker"] = n.worker;
+    j["size_class_bytes"] = policies::frame_class_bytes(n.size_class);
+    j["job"] =
+        n.job == UINT64_MAX ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(n.job);
+    j["time_ns"] = n.time_ns;
+    return j;
+}
+
+std::string describe(const run_result::exhaustion_note& n) {
+    if (!n.seen) return "none";
+    return "worker " + std::to_string(n.worker) + ", size class " +
+           std::to_string(policies::frame_class_bytes(n.size_class)) + " bytes, " +
+           (n.job == UINT64_MAX ? std::string("no job") : "job " + std::to_string(n.job)) +
+           ", at " + std::to_string(n.time_ns) + " ns";
+}
+
 nlohmann::ordered_json to_json(const run_result& r) {
     nlohmann::ordered_json j;
     j["seed"] = r.seed;
@@ -74,7 +93,9 @@ nlohmann::ordered_json to_json(const run_result& r) {
                    {"fanouts_with_child_trips", f.fanouts_with_child_trips},
                    {"stash_arenas", f.stash_arenas},
                    {"stash_hits", f.stash_hits},
-                   {"stash_overflows", f.stash_overflows}};
+                   {"stash_overflows", f.stash_overflows},
+                   {"first_global_trip", to_json(r.first_global_trip)},
+                   {"first_heap_fallback", to_json(r.first_heap_fallback)}};
     auto classes = nlohmann::ordered_json::array();
     for (const auto& cl : r.classes) {
         nlohmann::ordered_json e;
@@ -150,6 +171,8 @@ std::string to_table(const run_result& r) {
         fmt_ns(static_cast<double>(f.lock_wait_ns)).c_str(),
         static_cast<unsigned long long>(f.child_global_trips),
         static_cast<unsigned long long>(f.stash_arenas));
+    out += "           first global trip: " + describe(r.first_global_trip) + "\n";
+    out += "           first heap fallback: " + describe(r.first_heap_fallback) + "\n";
     for (const auto& [k, v] : r.source_stats) {
         add("source     %s = %llu\n", k.c_str(), static_cast<unsigned long long>(v));
     }

@@ -12,4 +12,10 @@ namespace schedlab::sim {
 nlohmann::ordered_json to_json(const run_result& r);
 std::string to_table(const run_result& r);
 
+// Where exhaustion began: {"worker", "size_class_bytes", "job", "time_ns"}, or null when the
+// run never got there. "job" is null when no job's coroutine was running.
+nlohmann::ordered_json to_json(const run_result::exhaustion_note& n);
+// "worker W, size class B bytes, job J, at T ns", or "none".
+std::string describe(const run_result::exhaustion_note& n);
+
 }  // namespace schedlab::sim

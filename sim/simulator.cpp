@@ -75,11 +75,13 @@ struct worker_state {
     // What settle() has already charged for.
     std::uint64_t charged_local_hits = 0;
     std::uint64_t charged_heap = 0;
-    // What the checks have already seen of this worker's pool traffic.
+    // What note_pool_traffic() has already seen of this worker's pool traffic.
     std::uint64_t seen_trips = 0;
     std::uint64_t seen_heap_fallbacks = 0;
     std::array<std::uint64_t, pol::frame_class_count> seen_trips_by_class{};
-    std::uint32_t last_trip_class = 0;
+    // This worker's latest trip to the global pool. A heap fallback always follows a trip of
+    // the same allocation on the same worker, so this is where a fallback happened too.
+    run_result::exhaustion_note last_trip;
 };
 
 struct hand_off {
@@ -165,8 +167,9 @@ public:
     bool checking() const noexcept { return checks_on_; }
     bool lose_wakeup_next_fanout();
     void check_children_done(const std::vector<coroutine_handle<>>& children);
-    void check_fanout(std::uint64_t child_trips, const pol::stash_counters* stash,
-                      std::size_t slots);
+    // Right after a fan-out's children were allocated, on the worker that allocated them.
+    void check_child_trips(std::uint64_t child_trips, std::size_t slots);
+    void check_fanout(const pol::stash_counters* stash, std::size_t slots);
     // Records the first failed property; the run stops once the running slice returns.
     void fail(const char* property, std::uint32_t worker, const std::string& what);
     std::uint64_t fingerprint() const override;
@@ -206,6 +209,7 @@ private:
         idle_.insert(std::lower_bound(idle_.begin(), idle_.end(), w.id), w.id);
     }
     void note_pool_traffic(worker_state& w);
+    void check_global_pool(const worker_state& w);
     void check_end();
     std::uint64_t running_job_seq() const noexcept;
     // The actor a choice among events attributes to the running job, else `fallback`.
@@ -384,6 +388,7 @@ rt::task<void> run_fanout(engine& e, std::uint32_t job, const traces::step& s) {
             }
         }
         const std::uint64_t child_trips = e.global_trips_now() - trips_before;
+        if (e.checking()) e.check_child_trips(child_trips, s.count);
         if (lose) {
             lossy_join join{&e, 0, {}, true};
             co_await lossy_when_all{join, kids};
@@ -401,7 +406,7 @@ rt::task<void> run_fanout(engine& e, std::uint32_t job, const traces::step& s) {
             co_await rt::when_all(std::move(kids));
         }
         e.at_job(job);
-        if (e.checking()) e.check_fanout(child_trips, &stash.counters(), s.count);
+        if (e.checking()) e.check_fanout(&stash.counters(), s.count);
         e.note_fanout(child_trips, &stash.counters());
     } else {
         std::vector<rt::task<void>> kids;
@@ -410,6 +415,7 @@ rt::task<void> run_fanout(engine& e, std::uint32_t job, const traces::step& s) {
             kids.push_back(run_steps(e, job, s.sub, 0, false));
         }
         const std::uint64_t child_trips = e.global_trips_now() - trips_before;
+        if (e.checking()) e.check_child_trips(child_trips, s.count);
         if (lose) {
             lossy_join join{&e, 0, {}, true};
             co_await lossy_when_all{join, kids};
@@ -427,7 +433,7 @@ rt::task<void> run_fanout(engine& e, std::uint32_t job, const traces::step& s) {
             co_await rt::when_all(std::move(kids));
         }
         e.at_job(job);
-        if (e.checking()) e.check_fanout(child_trips, nullptr, s.count);
+        if (e.checking()) e.check_fanout(nullptr, s.count);
         e.note_fanout(child_trips, nullptr);
     }
 }
@@ -585,7 +591,7 @@ void engine::settle(worker_state& w) noexcept {
                         (heap - w.charged_heap) * costs.heap_alloc_ns;
         w.charged_local_hits = c.local_hits;
         w.charged_heap = heap;
-        if (checks_on_ && c.heap_fallbacks != w.seen_heap_fallbacks) note_pool_traffic(w);
+        if (c.heap_fallbacks != w.seen_heap_fallbacks) note_pool_traffic(w);
     } else {
         // One thread runs the simulation, so the heap's growth since the last settle is this
         // worker's.
@@ -606,7 +612,8 @@ void engine::charge_lock() {
     }
     w.pending_ns += wait + config_.costs.lock_hold_ns + config_.costs.global_trip_ns;
     lock_free_at_ns_ = t + wait + config_.costs.lock_hold_ns;
-    if (checks_on_) note_pool_traffic(w);
+    // Always, not only with checks: replay reports where exhaustion began.
+    note_pool_traffic(w);
 }
 
 void engine::post(coroutine_handle<> h) noexcept {
@@ -1134,35 +1141,37 @@ void engine::check_slice_end(worker_state& w) {
 
 void engine::note_pool_traffic(worker_state& w) {
     const auto& c = w.cache.counters;
+    // Fallbacks first: one not seen yet followed the latest trip already noted, and a trip
+    // being noted now (from the lock) has not fallen back yet.
+    if (c.heap_fallbacks != w.seen_heap_fallbacks) {
+        w.seen_heap_fallbacks = c.heap_fallbacks;
+        if (!result_.first_heap_fallback.seen) result_.first_heap_fallback = w.last_trip;
+    }
     if (c.global_trips != w.seen_trips) {
-        for (std::size_t cls = 0; cls < pol::frame_class_count; ++cls) {
-            if (c.trips_by_class[cls] != w.seen_trips_by_class[cls]) {
-                w.last_trip_class = static_cast<std::uint32_t>(cls);
+        std::uint32_t cls = w.last_trip.size_class;
+        for (std::size_t k = 0; k < pol::frame_class_count; ++k) {
+            if (c.trips_by_class[k] != w.seen_trips_by_class[k]) {
+                cls = static_cast<std::uint32_t>(k);
             }
         }
         w.seen_trips_by_class = c.trips_by_class;
         global_trips_total_ += c.global_trips - w.seen_trips;
         w.seen_trips = c.global_trips;
-        auto& note = result_.first_global_trip;
-        if (!note.seen) {
-            note = {true, w.id, w.last_trip_class, running_job_seq(), local_now()};
-        }
-        const std::string where =
-            "size class " + std::to_string(pol::frame_class_bytes(w.last_trip_class)) + " bytes";
-        if (config_.checks.global_pool == global_pool_rule::none) {
-            fail("global-pool", w.id, "a frame allocation went to the global pool, " + where);
-        } else if (global_trips_total_ > config_.checks.max_global_trips) {
-            fail("global-pool", w.id,
-                 std::to_string(global_trips_total_) + " trips to the global pool (at most " +
-                     std::to_string(config_.checks.max_global_trips) + "), " + where);
-        }
+        w.last_trip = {true, w.id, cls, running_job_seq(), local_now()};
+        if (!result_.first_global_trip.seen) result_.first_global_trip = w.last_trip;
+        if (checks_on_) check_global_pool(w);
     }
-    if (c.heap_fallbacks != w.seen_heap_fallbacks) {
-        w.seen_heap_fallbacks = c.heap_fallbacks;
-        auto& note = result_.first_heap_fallback;
-        if (!note.seen) {
-            note = {true, w.id, w.last_trip_class, running_job_seq(), local_now()};
-        }
+}
+
+void engine::check_global_pool(const worker_state& w) {
+    const std::string where =
+        "size class " + std::to_string(pol::frame_class_bytes(w.last_trip.size_class)) + " bytes";
+    if (config_.checks.global_pool == global_pool_rule::none) {
+        fail("global-pool", w.id, "a frame allocation went to the global pool, " + where);
+    } else if (global_trips_total_ > config_.checks.max_global_trips) {
+        fail("global-pool", w.id,
+             std::to_string(global_trips_total_) + " trips to the global pool (at most " +
+                 std::to_string(config_.checks.max_global_trips) + "), " + where);
     }
 }
 
@@ -1180,13 +1189,16 @@ void engine::check_children_done(const std::vector<coroutine_handle<>>& children
     }
 }
 
-void engine::check_fanout(std::uint64_t child_trips, const pol::stash_counters* stash,
-                          std::size_t slots) {
-    if (child_trips > 0 && config_.checks.global_pool == global_pool_rule::children) {
-        fail("global-pool", current_->id,
-             std::to_string(child_trips) + " trip(s) to the global pool while allocating " +
-                 std::to_string(slots) + " when_all children");
-    }
+void engine::check_child_trips(std::uint64_t child_trips, std::size_t slots) {
+    if (child_trips == 0 || config_.checks.global_pool != global_pool_rule::children) return;
+    const worker_state& w = *current_;
+    fail("global-pool", w.id,
+         std::to_string(child_trips) + " trip(s) to the global pool while allocating " +
+             std::to_string(slots) + " when_all children, size class " +
+             std::to_string(pol::frame_class_bytes(w.last_trip.size_class)) + " bytes");
+}
+
+void engine::check_fanout(const pol::stash_counters* stash, std::size_t slots) {
     if (stash != nullptr && stash->peak_in_use > slots) {
         fail("when_all", current_->id,
              "the private stash handed out " + std::to_string(stash->peak_in_use) +

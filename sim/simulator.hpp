@@ -210,8 +210,9 @@ struct run_result {
 
     std::uint64_t choice_points = 0;       // choices with more than one option
     std::vector<recorded_choice> choices;  // filled with sim_config::record_choices
-    // The first trip to the global pool and the first heap fallback (with checks enabled):
-    // where exhaustion began.
+    // The first trip to the global pool and the first heap fallback of the run: where
+    // exhaustion began (`seen` false if it never did). Job is UINT64_MAX for a frame no job
+    // owns (a stage consumer's); size_class indexes policies::frame_class_bytes.
     struct exhaustion_note {
         bool seen = false;
         std::uint32_t worker = 0;

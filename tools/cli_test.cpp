@@ -88,12 +88,33 @@ TEST_CASE("replay JSON carries every documented field") {
     for (const char* key : {"mean", "p50", "p90", "p99", "p999", "max"}) {
         CHECK(j["latency_ns"].contains(key));
     }
-    for (const char* key :
-         {"allocations", "local_hits", "global_trips", "heap_fallbacks", "peak_outstanding"}) {
+    for (const char* key : {"allocations", "local_hits", "global_trips", "heap_fallbacks",
+                            "peak_outstanding", "first_global_trip", "first_heap_fallback"}) {
         CHECK(j["frames"].contains(key));
     }
     CHECK(j["queue_wait_ns"].contains("p99"));
     CHECK(j["queue_wait_ns"].contains("max"));
+    // Buckets start empty, so the run's first frame is the first trip, and the global pool
+    // starts empty too, so it is also the first heap fallback. A capture replays as a pipeline
+    // whose stage consumers exist from the start: that first frame is a consumer's, on the one
+    // worker, and belongs to no job.
+    for (const char* key : {"first_global_trip", "first_heap_fallback"}) {
+        const auto& n = j["frames"][key];
+        INFO(key << ": " << n.dump());
+        REQUIRE(n.is_object());
+        CHECK(n["worker"] == 0);
+        CHECK(n["job"].is_null());
+        const auto bytes = n["size_class_bytes"].get<std::uint64_t>();
+        CHECK((bytes >= 64 && bytes <= 2048 && (bytes & (bytes - 1)) == 0));
+        CHECK(n["time_ns"].is_number_unsigned());
+    }
+    CHECK(j["frames"]["first_global_trip"] == j["frames"]["first_heap_fallback"]);
+    // The heap allocator has no pool to exhaust.
+    const auto h = run("replay " + data("http_1000_requests.pcap") + " --frames heap --json -q", s);
+    REQUIRE(h.status == 0);
+    const auto hj = nlohmann::json::parse(h.out);
+    CHECK(hj["frames"]["first_global_trip"].is_null());
+    CHECK(hj["frames"]["first_heap_fallback"].is_null());
 }
 
 TEST_CASE("every real capture replays one job per frame") {
@@ -134,6 +155,10 @@ TEST_CASE("the table output starts with the seed") {
     REQUIRE(o.status == 0);
     CHECK(o.out.rfind("seed=42\n", 0) == 0);
     CHECK(o.out.find("event_hash=") != std::string::npos);
+    // The capture's stage consumers allocate the first frames, before any job.
+    CHECK(o.out.find("first global trip: worker 0, size class ") != std::string::npos);
+    CHECK(o.out.find("first heap fallback: worker 0, size class ") != std::string::npos);
+    CHECK(o.out.find(" bytes, no job, at ") != std::string::npos);
 }
 
 TEST_CASE("bad input exits 2 with the file, the place and the field") {

@@ -137,11 +137,12 @@ int run_replay(const replay_args& a) {
                          static_cast<double>(p.virtual_ns) / 1e9);
         };
     }
-    if (!a.json && !a.quiet) std::printf("seed=%llu\n", static_cast<unsigned long long>(a.seed));
-    std::fflush(stdout);
-
+    // A schedule brings its own seed, which replaces --seed: print the one the run uses.
     std::unique_ptr<sl::sim::chooser> follow;
     if (!a.schedule.empty()) follow = sl::properties::apply_schedule(cfg, a.schedule);
+    if (!a.json && !a.quiet) std::printf("seed=%llu\n", static_cast<unsigned long long>(cfg.seed));
+    std::fflush(stdout);
+
     auto source = sl::traces::open_input(a.input, a.capture);
     const sl::tools::replay_timeline timeline(cfg);
     const sl::sim::run_result result = sl::sim::simulate(*source, cfg);
@@ -229,7 +230,10 @@ int main(int argc, char** argv) {
     replay->add_option("--workers", ra.workers, "Simulated worker threads")
         ->capture_default_str()
         ->check(CLI::Range(1u, 1024u));
-    replay->add_option("--seed", ra.seed, "Seed for every choice the simulator makes")
+    replay
+        ->add_option("--seed", ra.seed,
+                     "Seed for every choice the simulator makes (a --schedule file's own seed "
+                     "replaces it)")
         ->capture_default_str();
     replay->add_option("--costs", ra.costs, "Overhead model: default | zero | FILE (key = value)")
         ->capture_default_str();
