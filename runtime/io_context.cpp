@@ -59,6 +59,7 @@ struct io_context::thread_state {
     std::uint64_t reactor_turns = 0;
     std::uint64_t reactor_blocking_turns = 0;
     std::uint64_t unassisted_pops = 0;
+    std::uint64_t direct_items = 0;  // queued items taken without a trip through the queue
     std::uint64_t streak = 0;
     std::uint64_t max_streak = 0;
     io_context* owner = nullptr;
@@ -180,6 +181,7 @@ void io_context::run_starters() {
             if (!first_error_) first_error_ = std::current_exception();
             if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
                 stopped_ = true;
+                stop_requested_.store(true, std::memory_order_relaxed);
                 cv_.notify_all();
                 reactor_->wake();
             }
@@ -190,6 +192,7 @@ void io_context::run_starters() {
 void io_context::stop() noexcept {
     std::lock_guard lk(mu_);
     stopped_ = true;
+    stop_requested_.store(true, std::memory_order_relaxed);
     cv_.notify_all();
     reactor_->wake();
 }
@@ -198,6 +201,7 @@ void io_context::run() {
     {
         std::lock_guard lk(mu_);
         stopped_ = outstanding_.load(std::memory_order_acquire) == 0;
+        stop_requested_.store(stopped_, std::memory_order_relaxed);
     }
     std::vector<std::thread> threads;
     for (std::uint32_t i = 1; i < options_.threads; ++i) {
@@ -225,7 +229,18 @@ void io_context::merge(const thread_state& t) {
     stats_.reactor_turns += t.reactor_turns;
     stats_.reactor_blocking_turns += t.reactor_blocking_turns;
     stats_.unassisted_pops += t.unassisted_pops;
+    stats_.direct_items += t.direct_items;
     stats_.max_inline_streak = std::max(stats_.max_inline_streak, t.max_streak);
+}
+
+void io_context::run_queued(thread_state& self, std::coroutine_handle<> h, bool unassisted) {
+    const std::uint64_t now =
+        options_.pump.policy == policies::pump_spec::kind::quota ? monotonic_ns() : 0;
+    self.pump.on_queued_start(unassisted, now);
+    self.streak = 0;
+    ++self.queued_items;
+    h.resume();
+    reactor_->flush();
 }
 
 void io_context::thread_main(std::uint32_t /*index*/) {
@@ -286,13 +301,20 @@ void io_context::thread_main(std::uint32_t /*index*/) {
         if (real_items_ > 0 && idle_ > 0) cv_.notify_one();
         lk.unlock();
 
-        const std::uint64_t now =
-            options_.pump.policy == policies::pump_spec::kind::quota ? monotonic_ns() : 0;
-        self.pump.on_queued_start(unassisted, now);
-        self.streak = 0;
-        ++self.queued_items;
-        e.h.resume();
-        reactor_->flush();
+        run_queued(self, e.h, unassisted);
+        // A handler that posted exactly one item while nothing else is queued and nothing
+        // waits in the reactor: splicing it onto the queue and popping it again would give this
+        // thread the same item with the same pump decision (the reactor's entry is skipped when
+        // it has nothing to find), so take it without the lock. An item posted meanwhile by
+        // another thread may go after it, as it could have after a splice.
+        while (self.private_queue.size() == 1 &&
+               queued_hint_.load(std::memory_order_relaxed) == 0 && !reactor_->has_work() &&
+               !stop_requested_.load(std::memory_order_relaxed)) {
+            const std::coroutine_handle<> next = self.private_queue.front();
+            self.private_queue.clear();
+            ++self.direct_items;
+            run_queued(self, next, false);
+        }
 
         lk.lock();
         for (auto h : self.private_queue) push_locked(h);

@@ -44,6 +44,10 @@ struct context_stats {
     std::uint64_t reactor_turns = 0;
     std::uint64_t reactor_blocking_turns = 0;
     std::uint64_t unassisted_pops = 0;  // pops that left work queued with no idle thread
+    // Of queued_items, those a thread took straight from its own posts: the only item, with
+    // nothing else queued and nothing waiting in the reactor (the same item a trip through the
+    // queue would have given it).
+    std::uint64_t direct_items = 0;
     std::uint64_t max_inline_streak = 0;
     std::int64_t frames_peak_outstanding = 0;
     std::int64_t frames_outstanding_at_end = 0;
@@ -108,6 +112,8 @@ private:
     };
 
     void thread_main(std::uint32_t index);
+    // Opens a pump cycle and runs one queued item to its next suspension.
+    void run_queued(thread_state& self, std::coroutine_handle<> h, bool unassisted);
     void push_locked(std::coroutine_handle<> h);
     void wake_locked(std::size_t items);
     static void post_trampoline(void* self, std::coroutine_handle<> h) noexcept;
@@ -127,6 +133,9 @@ private:
     // real_items_ as last stored under mu_, read without it by try_inline: a streak statistic
     // may be one item stale, which no decision depends on (relaxed on both sides).
     std::atomic<std::size_t> queued_hint_{0};
+    // stopped_ as last stored under mu_, for the lock-free path after a handler (relaxed: a
+    // stop() racing with it lets this thread run one more item before it sees the stop).
+    std::atomic<bool> stop_requested_{false};
     std::uint32_t idle_ = 0;  // threads waiting on cv_
     bool reactor_blocking_ = false;
     bool stopped_ = false;
