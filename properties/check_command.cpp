@@ -8,6 +8,7 @@
 #include <sstream>
 #include <vector>
 
+#include "policies/spec_parse.hpp"
 #include "properties/check.hpp"
 #include "properties/schedule.hpp"
 #include "properties/workload.hpp"
@@ -86,6 +87,21 @@ std::vector<std::pair<std::string, std::string>> expectations_of(const traces::w
     return out;
 }
 
+std::optional<std::uint32_t> declared_workers(const traces::workload_header& h,
+                                              const std::string& path) {
+    std::optional<std::uint32_t> out;
+    for (const auto& [k, v] : h.meta) {
+        if (k != "workers") continue;
+        try {
+            out = static_cast<std::uint32_t>(
+                policies::detail::parse_uint(v, "meta workers", 1, 1024));
+        } catch (const std::invalid_argument&) {
+            throw traces::input_error(path, "header", "meta workers", "a count in 1..1024", v);
+        }
+    }
+    return out;
+}
+
 std::string resolve_input(const std::string& input) {
     if (fs::exists(input)) return input;
     const fs::path named = fs::path(scenario_dir()) / (input + ".trace");
@@ -156,6 +172,9 @@ int run_check_command(const check_args& a, const CLI::App& cmd) {
     // The scenario's own expectations first; options given on the command line win.
     apply_settings(expectations_of(w.header, path), c);
     const auto given = [&cmd](const char* opt) { return cmd.count(opt) > 0; };
+    if (!given("--workers")) {
+        if (const auto declared = declared_workers(w.header, path)) c.workers = *declared;
+    }
     if (given("--max-queue-wait-ns")) c.checks.max_queue_wait_ns = a.max_queue_wait_ns;
     if (given("--max-inline-streak")) c.checks.max_inline_streak = a.max_inline_streak;
     if (given("--io-jitter-ns")) c.io_jitter_ns = a.io_jitter_ns;
@@ -268,7 +287,8 @@ void add_check_command(CLI::App& app) {
     cmd->add_option("--pump", a->pump, "Pump policy, as for replay")->capture_default_str();
     cmd->add_option("--frames", a->frames, "Frame allocator, as for replay")->capture_default_str();
     cmd->add_option("--when-all", a->when_all, "shared | private")->capture_default_str();
-    cmd->add_option("--workers", a->workers, "Simulated workers")
+    cmd->add_option("--workers", a->workers,
+                    "Simulated workers (default: what the scenario declares, else 2)")
         ->capture_default_str()
         ->check(CLI::Range(1u, 1024u));
     cmd->add_option("--costs", a->costs, "default | zero | FILE")->capture_default_str();

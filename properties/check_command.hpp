@@ -1,7 +1,9 @@
 // The `schedlab check` subcommand and the `replay --schedule` support the command line uses.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +35,12 @@ std::vector<std::string> scenario_names();
 
 // A scenario name's file, or `input` itself when it is not a scenario name.
 std::string resolve_input(const std::string& input);
+
+// The worker count a scenario's bounds were worked out for (`meta workers N`), if it declares
+// one: `check` uses it unless --workers is given, and `compare` always does. Throws
+// traces::input_error naming `path` for a malformed count.
+std::optional<std::uint32_t> declared_workers(const traces::workload_header& h,
+                                              const std::string& path);
 
 // What a scenario's header declares with `meta expect KEY=VALUE ...`, as check settings.
 // Throws traces::input_error naming `path` for a malformed pair.

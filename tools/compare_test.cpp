@@ -97,6 +97,35 @@ TEST_CASE("every run's printed command reproduces its numbers") {
     }
 }
 
+TEST_CASE("the report's per-seed loops reproduce every seed's numbers") {
+    scratch s;
+    REQUIRE(shell("schedlab compare " + matrix_args() + " --no-timelines -o out", s).status == 0);
+    const json results = json::parse(slurp(s.dir / "out" / "results.json"));
+    const std::string md = slurp(s.dir / "out" / "report.md");
+    // The loop for the generated input under stash (input 1, policy 1: runs 9, 10, 11).
+    std::string loop;
+    std::istringstream lines(md);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("for seed in 1 2 3; do schedlab gen fanout", 0) == 0 &&
+            line.find("--when-all private") != std::string::npos) {
+            loop = line;
+        }
+    }
+    REQUIRE(!loop.empty());
+    const std::string tail = "--json -q; done";
+    REQUIRE(loop.size() > tail.size());
+    REQUIRE(loop.compare(loop.size() - tail.size(), tail.size(), tail) == 0);
+    loop.replace(loop.size() - tail.size(), tail.size(), "--json -q > run-$seed.json; done");
+    INFO(loop);
+    REQUIRE(shell(loop, s).status == 0);
+    for (int seed = 1; seed <= 3; ++seed) {
+        const json& run = results.at("runs").at(8 + seed);
+        REQUIRE(run.at("seed") == seed);
+        CHECK(json::parse(slurp(s.dir / ("run-" + std::to_string(seed) + ".json"))) ==
+              run.at("result"));
+    }
+}
+
 TEST_CASE("the summary's means and changes are those of the runs") {
     scratch s;
     REQUIRE(shell("schedlab compare " + matrix_args() + " -o out", s).status == 0);
@@ -225,6 +254,24 @@ TEST_CASE("a policy that breaks a starvation bound is reported with a command th
     CHECK(again.out.find("VIOLATION in run " + std::to_string(bad->at("failing_run").get<int>()) +
                          ": " + bad->at("message").get<std::string>()) != std::string::npos);
     CHECK(again.out.find("reproduce: schedlab replay") != std::string::npos);
+}
+
+TEST_CASE("scenario checks keep the worker count their bounds were worked out for") {
+    scratch s;
+    // chain-8's bound of 16 global trips holds for the 2 workers it declares; 3 workers would
+    // break it for every policy, which says nothing about the policies.
+    const outcome o = shell(
+        "schedlab compare --inputs gen:chain:jobs=50 --policies disabled adaptive --seeds 2 "
+        "--check-runs 2 --workers 3 -q --no-timelines -o out",
+        s);
+    CHECK(o.status == 0);
+    const json r = json::parse(slurp(s.dir / "out" / "results.json"));
+    REQUIRE(r.at("checks").size() == (3 + 1) * 2);
+    for (const auto& c : r.at("checks")) {
+        INFO(c.dump());
+        CHECK(c.at("status") == "ok");
+        CHECK(c.at("workers") == (c.at("kind") == "scenario" ? 2 : 3));
+    }
 }
 
 TEST_CASE("shards merged give the single run's results byte for byte") {

@@ -601,7 +601,7 @@ std::string render_markdown(const ojson& results, const analysis& a, const std::
         o += seeds + "):\n\n```sh\n";
         for (std::size_t p = 0; p < m.policies.size(); ++p) {
             o += "# " + m.policies[p].name + "\nfor seed in " + seeds + "; do " +
-                 replay_command(m, i, p, 0, "--json -q") + "; done\n";
+                 replay_command_per_seed(m, i, p, "--json -q") + "; done\n";
         }
         o += "```\n\n";
     }

@@ -413,26 +413,42 @@ matrix matrix_from_json(const ojson& j) {
     return m;
 }
 
-std::string replay_command(const matrix& m, std::size_t input, std::size_t policy,
-                           std::uint64_t seed, const std::string& extra) {
+namespace {
+
+// The gen-and-replay command with `seed` as given: a number, or a shell variable for a loop.
+std::string replay_command_text(const matrix& m, std::size_t input, std::size_t policy,
+                                const std::string& seed, const std::string& extra) {
     const input_spec& in = m.inputs[input];
-    const policy_spec& p = m.policies[policy];
-    const auto cfg = config_of(m, p, seed);
+    const auto cfg = config_of(m, m.policies[policy], 1);
     std::string cmd;
     std::string file = in.spec;
     if (in.generated) {
-        file = in.kind + "-s" + std::to_string(seed) + ".trace";
+        file = in.kind + "-s" + seed + ".trace";
         cmd = "schedlab gen " + in.kind;
         for (const auto& [k, v] : in.params) cmd += " " + shell_quote(k + "=" + v);
-        cmd += " --jobs " + std::to_string(in.jobs) + " --seed " + std::to_string(seed) + " -o " +
-               file + " && ";
+        cmd += " --jobs " + std::to_string(in.jobs) + " --seed " + seed + " -o " + file + " && ";
     }
-    cmd += "schedlab replay " + shell_quote(file) + " --pump " + shell_quote(cfg.pump.to_string()) +
+    // A generated file's name is plain, apart from the seed's variable, which must stay
+    // unquoted to expand.
+    const std::string file_arg = in.generated ? file : shell_quote(file);
+    cmd += "schedlab replay " + file_arg + " --pump " + shell_quote(cfg.pump.to_string()) +
            " --frames " + shell_quote(cfg.frames.to_string()) + " --when-all " +
            policies::to_string(cfg.when_all) + " --workers " + std::to_string(m.workers) +
-           " --seed " + std::to_string(seed) + " --costs " + shell_quote(m.costs);
+           " --seed " + seed + " --costs " + shell_quote(m.costs);
     if (!extra.empty()) cmd += " " + extra;
     return cmd;
+}
+
+}  // namespace
+
+std::string replay_command(const matrix& m, std::size_t input, std::size_t policy,
+                           std::uint64_t seed, const std::string& extra) {
+    return replay_command_text(m, input, policy, std::to_string(seed), extra);
+}
+
+std::string replay_command_per_seed(const matrix& m, std::size_t input, std::size_t policy,
+                                    const std::string& extra) {
+    return replay_command_text(m, input, policy, "\"$seed\"", extra);
 }
 
 namespace {
@@ -531,11 +547,21 @@ check_target check_target_of(const matrix& m, std::size_t index) {
     return c;
 }
 
+// A scenario's bounds hold for the worker count it declares, so its checks use that count;
+// inputs use the matrix's.
+std::uint32_t check_workers(const matrix& m, const check_target& c) {
+    if (!c.scenario) return m.workers;
+    const std::string path = properties::resolve_input(m.scenarios[c.target]);
+    const auto source = traces::open_input(path);
+    return properties::declared_workers(source->header(), path).value_or(m.workers);
+}
+
 }  // namespace
 
 std::string check_command(const matrix& m, std::size_t index) {
     const check_target c = check_target_of(m, index);
     const auto cfg = config_of(m, m.policies[c.policy], 1);
+    const std::uint32_t workers = check_workers(m, c);
     std::string cmd, file;
     if (c.scenario) {
         file = m.scenarios[c.target];
@@ -558,7 +584,7 @@ std::string check_command(const matrix& m, std::size_t index) {
         [](char ch) { return !std::isalnum(static_cast<unsigned char>(ch)) && ch != '-'; }, '-');
     cmd += "schedlab check " + shell_quote(file) + " --pump " + shell_quote(cfg.pump.to_string()) +
            " --frames " + shell_quote(cfg.frames.to_string()) + " --when-all " +
-           policies::to_string(cfg.when_all) + " --workers " + std::to_string(m.workers) +
+           policies::to_string(cfg.when_all) + " --workers " + std::to_string(workers) +
            " --costs " + shell_quote(m.costs) + " --strategy random --runs " +
            std::to_string(m.check_runs) + " --seed 1 --out " + out;
     return cmd;
@@ -576,6 +602,7 @@ ojson check_one(const matrix& m, std::size_t index) {
         const auto w = properties::workload::from_source(source);
         properties::check_options o;
         o.config = config_of(m, m.policies[c.policy], 1);
+        o.config.workers = check_workers(m, c);
         if (c.scenario) {
             properties::apply_settings(properties::expectations_of(w.header, path), o.config);
         }
@@ -585,6 +612,7 @@ ojson check_one(const matrix& m, std::size_t index) {
         // on a large input and would hold up every other cell.
         o.shrink_runs_max = 0;
         const properties::check_report r = properties::run_check(w, o);
+        rec["workers"] = o.config.workers;
         rec["jobs"] = w.jobs.size();
         rec["runs"] = r.runs;
         rec["distinct_schedules"] = r.distinct_schedules;

@@ -89,6 +89,9 @@ matrix matrix_from_json(const ojson& j);  // throws std::invalid_argument
 // The exact command lines that reproduce one run's numbers (`--json` prints them).
 std::string replay_command(const matrix& m, std::size_t input, std::size_t policy,
                            std::uint64_t seed, const std::string& extra = {});
+// The same for a shell loop over the seeds: the seed is "$seed".
+std::string replay_command_per_seed(const matrix& m, std::size_t input, std::size_t policy,
+                                    const std::string& extra = {});
 
 // Runs one cell for one seed. The record holds the replay's own JSON (the numbers the printed
 // command reproduces) and, from an observer, exact per-class latency quantiles and the job at
