@@ -22,6 +22,9 @@ namespace schedlab::sim {
 
 namespace {
 
+// The latest virtual time a run may reach: twice the latest arrival a trace may give.
+constexpr std::uint64_t virtual_time_max_ns = std::uint64_t{1} << 63;
+
 namespace rt = schedlab::runtime;
 namespace pol = schedlab::policies;
 using std::coroutine_handle;
@@ -219,6 +222,7 @@ private:
         return job_actor_flag | static_cast<std::uint32_t>(seq & ~job_actor_flag);
     }
     void throw_if_failed() const {
+        if (overflow_) throw std::invalid_argument(*overflow_);
         if (violation_) throw *violation_;
     }
     [[noreturn]] void liveness_failure(const std::string& why);
@@ -236,6 +240,9 @@ private:
     std::uint64_t choice_count_ = 0;
     bool checks_on_ = false;
     std::optional<property_violation> violation_;
+    // Set (first one wins) when an event would fall past virtual_time_max_ns; thrown by the
+    // event loop, since schedule() runs inside coroutines that must not throw.
+    std::optional<std::string> overflow_;
     std::uint32_t current_job_ = UINT32_MAX;
     std::uint64_t fanout_seq_ = 0;
     std::uint64_t global_trips_total_ = 0;
@@ -522,6 +529,17 @@ engine::engine(traces::job_source& source, const sim_config& config)
 
 void engine::schedule(ev_kind kind, std::uint64_t at_ns, std::uint32_t worker, std::uint32_t job,
                       void* handle, origin from, std::uint64_t flow) {
+    // Every addend of a time is below 2^63 and the clock is checked here, so a sum cannot wrap
+    // before this test sees it: a run that would pass 2^63 ns stops instead of going on with
+    // a clock that went backwards.
+    if (at_ns > virtual_time_max_ns || at_ns < now_ns_) {
+        if (!overflow_) {
+            overflow_ = "virtual time would pass 2^63 ns (at " + std::to_string(now_ns_) +
+                        " ns): the workload's demand and the cost model (--costs) together are "
+                        "too large to simulate; lower the costs or the durations";
+        }
+        return;
+    }
     const event ev{at_ns, event_seq_++, kind, from, worker, job, handle, flow};
     if (at_ns == now_ns_) {
         tied_.push_back(ev);  // joins the events due now, behind them
@@ -840,7 +858,7 @@ void engine::run_slices(worker_state& w, coroutine_handle<> first) {
         settle(w);
         reap_roots();
         if (checks_on_) check_slice_end(w);
-        if (violation_) return;  // the event loop throws it
+        if (violation_ || overflow_) return;  // the event loop throws it
         if (w.mode == worker_mode::computing) return;
         w.busy_ns += w.pending_ns;
         if (config_.observer != nullptr) {

@@ -189,3 +189,16 @@ TEST_CASE("a cycle of full channels is reported as a liveness failure") {
     CHECK_THROWS_AS(replay_generated("pingpong", params, 100, 1, config_of("adaptive")),
                     sim::liveness_error);
 }
+
+TEST_CASE("a run whose virtual clock would pass 2^63 ns stops with an error, not a wrapped clock") {
+    auto config = config_of("disabled");
+    // Every overhead at the largest value a costs file accepts: millions of posts add up to
+    // more than 2^63 ns although each value is within its limit.
+    const std::uint64_t big_ns = 1'000'000'000'000;
+    auto& c = config.costs;
+    c.inline_resume_ns = c.post_ns = c.pop_ns = c.reactor_ns = c.wake_ns = big_ns;
+    c.local_alloc_ns = c.global_trip_ns = c.lock_hold_ns = c.heap_alloc_ns = big_ns;
+    const auto run = [&] { replay_generated("mixed", {{"runs", "36"}}, 100, 1, config); };
+    REQUIRE_THROWS_AS(run(), std::invalid_argument);
+    REQUIRE_THROWS_WITH(run(), Catch::Matchers::Contains("virtual time would pass 2^63 ns"));
+}
