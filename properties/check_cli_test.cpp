@@ -73,6 +73,18 @@ TEST_CASE("check finds the planted starvation, and the printed replay reproduces
     CHECK(r.status == 1);
     CHECK_THAT(r.err, Catch::Contains(line_after(o.out, "shrunk case fails with: ")));
 
+    // Without the policy options the schedule's own are used; with another pump it refuses.
+    const std::string files = (s.dir / "cx" / "counterexample.trace").string() + " --schedule " +
+                              (s.dir / "cx" / "counterexample.schedule").string();
+    const auto bare = run("replay " + files + " -q", s);
+    INFO(bare.err);
+    CHECK(bare.status == 1);
+    CHECK_THAT(bare.err, Catch::Contains(line_after(o.out, "shrunk case fails with: ")));
+    const auto other = run("replay " + files + " -q --pump disabled", s);
+    CHECK(other.status == 2);
+    CHECK_THAT(other.err, Catch::Contains("counterexample.schedule:set pump: field 'pump'") &&
+                              Catch::Contains("fixed:1000000") && Catch::Contains("'disabled'"));
+
     // Same inputs and seed: the same files, byte for byte.
     const auto cx2 = (s.dir / "cx2").string();
     REQUIRE(run("check hop-storm --pump fixed:1000000 --runs 300 --out " + cx2, s).status == 1);

@@ -1,6 +1,7 @@
 #include "properties/check_command.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -266,9 +267,53 @@ std::string scenario_dir() {
     return SCHEDLAB_SCENARIO_DIR;
 }
 
-std::unique_ptr<sim::chooser> apply_schedule(sim::sim_config& config, const std::string& path) {
+std::unique_ptr<sim::chooser> apply_schedule(sim::sim_config& config, const std::string& path,
+                                             const std::vector<std::string>& given) {
     schedule s = schedule::load(path);
     apply_settings(s.settings, config);
+    const auto is_given = [&](const std::string& key) {
+        return std::find(given.begin(), given.end(), key) != given.end();
+    };
+    for (const auto& [key, value] : s.settings) {
+        std::string now;
+        sim::sim_config recorded = config;
+        try {
+            if (key == "pump") {
+                recorded.pump = policies::pump_spec::parse(value);
+                now = config.pump.to_string();
+            } else if (key == "frames") {
+                recorded.frames = policies::frames_spec::parse(value);
+                now = config.frames.to_string();
+            } else if (key == "when_all") {
+                recorded.when_all = policies::parse_when_all(value);
+                now = policies::to_string(config.when_all);
+            } else if (key == "workers") {
+                recorded.workers = static_cast<std::uint32_t>(
+                    policies::detail::parse_uint(value, "workers", 1, 1024));
+                now = std::to_string(config.workers);
+            } else if (key == "costs") {
+                recorded.costs = sim::cost_model::load(value);
+                now = config.costs.name;
+            } else {
+                continue;
+            }
+        } catch (const traces::input_error&) {
+            throw;
+        } catch (const std::exception& e) {
+            throw traces::input_error(path, "set " + key, key, e.what(), value);
+        }
+        if (!is_given(key)) {
+            config = recorded;
+        } else if (now != value) {
+            throw traces::input_error(path, "set " + key, key,
+                                      "--" + std::string(key == "when_all" ? "when-all" : key) +
+                                          " as the schedule records it, or no --" +
+                                          (key == "when_all" ? "when-all" : key) +
+                                          " (the schedule was found under " + value +
+                                          "; another value is another run)",
+                                      now);
+        }
+    }
     config.seed = s.seed;
     auto follow = std::make_unique<owning_replay>(std::move(s));
     config.choices = follow.get();

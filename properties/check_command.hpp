@@ -25,7 +25,11 @@ void add_check_command(CLI::App& app);
 // Makes `config` follow the schedule in `path` strictly and judge the run with the checks the
 // schedule was found under. The returned chooser must outlive the run. Throws
 // traces::input_error for a bad schedule file.
-std::unique_ptr<sim::chooser> apply_schedule(sim::sim_config& config, const std::string& path);
+// The schedule also records the policies, workers and costs it was found under: each one not in
+// `given` (option names without dashes: pump, frames, when_all, workers, costs) is taken from
+// the file; one given with another value is an input_error, since the run would be another run.
+std::unique_ptr<sim::chooser> apply_schedule(sim::sim_config& config, const std::string& path,
+                                             const std::vector<std::string>& given = {});
 
 // The directory of the named scenarios (properties/scenarios in the source tree).
 std::string scenario_dir();

@@ -107,6 +107,7 @@ struct replay_args {
     bool quiet = false;
     std::string output;
     std::string schedule;
+    std::vector<std::string> given;  // of pump, frames, when_all, workers, costs
     sl::traces::pcap_options capture;
 };
 
@@ -139,7 +140,7 @@ int run_replay(const replay_args& a) {
     }
     // A schedule brings its own seed, which replaces --seed: print the one the run uses.
     std::unique_ptr<sl::sim::chooser> follow;
-    if (!a.schedule.empty()) follow = sl::properties::apply_schedule(cfg, a.schedule);
+    if (!a.schedule.empty()) follow = sl::properties::apply_schedule(cfg, a.schedule, a.given);
     if (!a.json && !a.quiet) std::printf("seed=%llu\n", static_cast<unsigned long long>(cfg.seed));
     std::fflush(stdout);
 
@@ -276,7 +277,17 @@ int main(int argc, char** argv) {
     try {
         if (*gen) return run_gen(ga);
         if (*pcap) return run_import(ia);
-        if (*replay) return run_replay(ra);
+        if (*replay) {
+            const std::pair<const char*, const char*> options[] = {{"--pump", "pump"},
+                                                                   {"--frames", "frames"},
+                                                                   {"--when-all", "when_all"},
+                                                                   {"--workers", "workers"},
+                                                                   {"--costs", "costs"}};
+            for (const auto& [option, key] : options) {
+                if (replay->count(option) > 0) ra.given.emplace_back(key);
+            }
+            return run_replay(ra);
+        }
     } catch (const sl::sim::property_violation& e) {
         std::fprintf(stderr, "schedlab: %s\n", e.what());
         return exit_violation;
