@@ -342,13 +342,15 @@ void add_check_command(CLI::App& app) {
                     "advance, the default, or the workers and the reactor) | "
                     "dfs[:preemptions=K][,hashing=0|1]")
         ->capture_default_str();
-    cmd->add_option("--runs", a->runs, "Runs at most")->capture_default_str();
+    cmd->add_option("--runs", a->runs, "Runs at most (at least 1: no run checks nothing)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
     cmd->add_option("--seed", a->seed, "Seed of the exploration")->capture_default_str();
     cmd->add_option("--max-inline-streak", a->max_inline_streak,
                     "Starvation bound: inline resumes in a row while work waits (the pump's "
-                    "own bound is always checked)");
+                    "own bound is always checked; 0 declares no bound of its own)");
     cmd->add_option("--max-queue-wait-ns", a->max_queue_wait_ns,
-                    "Starvation bound: longest wait of a queued item");
+                    "Starvation bound: longest wait of a queued item (0: none)");
     cmd->add_option("--io-jitter-ns", a->io_jitter_ns,
                     "Let each I/O complete up to this much later (a choice of 4 levels)");
     cmd->add_option("--horizon-ns", a->horizon_ns, "Every job must be done by this time");

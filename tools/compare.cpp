@@ -445,7 +445,21 @@ void register_merge(CLI::App& app) {
     cmd->footer(
         "Example:\n  for i in 0 1 2 3; do schedlab compare ... --shard $i/4 -o s$i; done\n"
         "  schedlab merge s0 s1 s2 s3 -o cmp");
-    cmd->callback([] { run_command([] { return run_merge(a); }); });
+    cmd->callback([] {
+        run_command([] {
+            try {
+                return run_merge(a);
+            } catch (const nlohmann::json::exception& e) {
+                // A record of the right shape but a wrong field type: the files were edited or
+                // come from another version.
+                std::string dirs;
+                for (const auto& d : a.dirs) dirs += (dirs.empty() ? "" : " ") + d;
+                throw std::invalid_argument("merge: a results.json in " + dirs +
+                                            " holds a malformed record (" + e.what() +
+                                            "); expected the files compare --shard wrote");
+            }
+        });
+    });
 }
 
 }  // namespace schedlab::tools

@@ -274,6 +274,28 @@ TEST_CASE("scenario checks keep the worker count their bounds were worked out fo
     }
 }
 
+TEST_CASE("a class without jobs says so instead of showing zeros") {
+    scratch s;
+    // The capture declares tcp, udp and other; none of its frames is `other`.
+    REQUIRE(shell("schedlab compare --inputs " + data("http_dns_browsing.pcap") +
+                      " --policies disabled adaptive --seeds 2 -q --no-timelines --check-runs 0 "
+                      "-o out",
+                  s)
+                .status == 0);
+    const json r = json::parse(slurp(s.dir / "out" / "results.json"));
+    std::size_t empty = 0;
+    for (const auto& c : r.at("summary").at("inputs").at(0).at("cells")) {
+        if (c.at("class") != "other") continue;
+        CHECK(c.value("no_jobs", false));
+        CHECK_FALSE(c.contains("verdict"));
+        ++empty;
+    }
+    CHECK(empty == 3 * 2);  // three latency metrics, two policies
+    const std::string md = slurp(s.dir / "out" / "report.md");
+    CHECK(md.find("| other | latency p99 | no jobs in this class |") != std::string::npos);
+    CHECK(slurp(s.dir / "out" / "report.html").find("class other: no jobs") != std::string::npos);
+}
+
 TEST_CASE("shards merged give the single run's results byte for byte") {
     scratch s;
     REQUIRE(shell("schedlab compare " + matrix_args() + " -o whole", s).status == 0);

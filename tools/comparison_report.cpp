@@ -173,8 +173,22 @@ analysis analyze(const ojson& results) {
                 }
             }
             for (std::size_t c = 0; c < classes.size(); ++c) {
+                // A class the input declares but no job of these runs belongs to has no
+                // latency at all; its zeros must not read as measurements.
+                bool no_jobs = c != 0 && !ok.empty();
+                for (const ojson* run : ok) {
+                    for (const auto& rc : run->at("result").at("classes")) {
+                        if (rc.at("name") == classes[c] && rc.at("jobs").get<std::uint64_t>() > 0) {
+                            no_jobs = false;
+                        }
+                    }
+                }
                 for (std::size_t k = 0; k < defs.size(); ++k) {
                     if (!defs[k].per_class && c != 0) continue;
+                    if (no_jobs) {
+                        a.stats[i][c][k][p].no_jobs = true;
+                        continue;
+                    }
                     std::vector<double> samples;
                     for (const ojson* run : ok) {
                         samples.push_back(metric_of(run->at("result"), defs[k].key, classes[c]));
@@ -329,6 +343,7 @@ ojson summary_json(const analysis& a) {
                     e["metric"] = defs[k].key;
                     e["policy"] = a.m.policies[p].name;
                     e["seeds"] = st.n;
+                    if (st.no_jobs) e["no_jobs"] = true;
                     e["mean"] = st.mean;
                     e["ci95_half_width"] = st.half_width;
                     if (st.has_change) {
@@ -403,6 +418,7 @@ std::string compare_command(const matrix& m) {
 namespace {
 
 std::string stat_text(const metric_def& d, const cell_stat& st, bool md) {
+    if (st.no_jobs) return "no jobs in this class";
     if (st.n == 0) return "no run finished";
     std::string s = fmt_value(d.key, st.mean);
     if (st.n > 1) s += " ± " + fmt_value(d.key, st.half_width);
@@ -543,8 +559,9 @@ std::string render_markdown(const ojson& results, const analysis& a, const std::
     o += "\n## Who gets worse\n\n";
     o += "For each policy, every input, class and metric where it is significantly worse than "
          "the baseline, worst first (" +
-         std::to_string(a.comparisons) +
-         " comparisons judged; the inline ratio is shown in the tables but never judged).\n\n";
+         (m.seeds.size() < 2 ? std::string("nothing judged with one seed")
+                             : std::to_string(a.comparisons) + " comparisons judged") +
+         "; the inline ratio is shown in the tables but never judged).\n\n";
     for (std::size_t p = 0; p < m.policies.size(); ++p) {
         if (m.policies[p].name == m.baseline) continue;
         o += "### " + md_escape(m.policies[p].name) + "\n\n";
@@ -793,6 +810,13 @@ std::string scatter_chart(const analysis& a, std::size_t i) {
 // decides p99 and p99.9 gets the room; points are exact per-job quantiles averaged over seeds.
 std::string cdf_chart(const analysis& a, std::size_t i, std::size_t c) {
     const matrix& m = a.m;
+    // The latency metrics carry the class's emptiness (index 1: p50).
+    const auto& per_policy = a.stats[i][c][1];
+    if (std::all_of(per_policy.begin(), per_policy.end(),
+                    [](const cell_stat& st) { return st.no_jobs; })) {
+        return "<p>" + html_escape(m.inputs[i].name) + ", class " + html_escape(a.classes[i][c]) +
+               ": no jobs, no latency to draw.</p>\n";
+    }
     const auto& probs = cdf_probabilities();
     axis x{std::numeric_limits<double>::infinity(), 0, true, 80, 480};
     axis y{0, 3.2, false, 250, 20};

@@ -26,7 +26,8 @@ struct metric_def {
 const std::vector<metric_def>& metrics();
 
 struct cell_stat {
-    std::size_t n = 0;  // seeds that completed
+    std::size_t n = 0;     // seeds that completed
+    bool no_jobs = false;  // the class had no job in any completed run: nothing to show
     double mean = 0, half_width = 0, sd = 0;
     bool has_change = false;  // against the baseline (not for the baseline itself)
     double change = 0;        // relative: (mean - baseline) / baseline; inf when baseline is 0
