@@ -2,6 +2,7 @@
 // PMD pipeline, and exit status 2 for bad usage.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -27,8 +28,12 @@ struct outcome {
     std::string out;
 };
 
-outcome run(const std::string& args) {
-    const std::string cmd = std::string(SCHEDLAB_BINARY) + " " + args + " 2>/dev/null";
+// Runs `schedlab ARGS` through the shell, after `shell_prefix` (a ulimit, say); with
+// `with_stderr` the output holds stderr too.
+outcome run(const std::string& args, const std::string& shell_prefix = "",
+            bool with_stderr = false) {
+    const std::string cmd = shell_prefix + std::string(SCHEDLAB_BINARY) + " " + args +
+                            (with_stderr ? " 2>&1" : " 2>/dev/null");
     outcome o;
     FILE* p = ::popen(cmd.c_str(), "r");
     REQUIRE(p != nullptr);
@@ -47,10 +52,24 @@ std::vector<std::string> keys(const nlohmann::json& j) {
 }
 
 struct temp_path {
-    fs::path path =
-        fs::temp_directory_path() / ("schedlab-run-cli-" + std::to_string(::getpid()) + ".trace");
+    explicit temp_path(const std::string& suffix = ".trace")
+        : path(fs::temp_directory_path() /
+               ("schedlab-run-cli-" + std::to_string(::getpid()) + suffix)) {}
+    fs::path path;
     ~temp_path() { fs::remove(path); }
 };
+
+std::uint64_t read_proc_number(const char* path, std::uint64_t fallback) {
+    std::ifstream in(path);
+    std::uint64_t v = 0;
+    return in >> v ? v : fallback;
+}
+
+rlim_t hard_descriptor_limit() {
+    rlimit lim{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &lim) == 0);
+    return lim.rlim_max;
+}
 
 // The port a `run http --serve` announces on stderr (redirected to `err`), once it listens.
 // Polls at most 1000 times, 10 ms apart, so a server that never comes up fails the test.
@@ -226,4 +245,27 @@ TEST_CASE("run rejects combinations it cannot run with exit status 2") {
     CHECK(run("run chain --serve --jobs 1").status == 2);
     CHECK(run("run chain --port 8080 --jobs 1").status == 2);
     CHECK(run("run http --serve --record x.trace --jobs 1").status == 2);
+}
+
+TEST_CASE("run pingpong and http connect more clients than a listen backlog holds") {
+    // Each connection used to be opened by a blocking connect before anything accepted, so
+    // past net.core.somaxconn queued connections the next connect waited for minutes.
+    const std::uint64_t backlog = read_proc_number("/proc/sys/net/core/somaxconn", 4096);
+    const std::uint64_t conns = backlog + 100;
+    if (hard_descriptor_limit() < 2 * conns + 256) {
+        WARN("RLIMIT_NOFILE is too low for " << conns << " connections; not run");
+        return;
+    }
+    const std::string workload = GENERATE("pingpong", "http");
+    const std::string reactor = GENERATE("epoll", "io_uring");
+    // --jobs ends the run (the duration is a bound only): the count is exact. The timeout
+    // turns a hang into a failure.
+    const auto r = run("run " + workload + " --reactor " + reactor + " --concurrency " +
+                           std::to_string(conns) + " --jobs " + std::to_string(2 * conns) +
+                           " --duration 60 --json",
+                       "timeout -s KILL 100 ");
+    REQUIRE(r.status == 0);
+    const auto j = nlohmann::json::parse(r.out);
+    CHECK(j["jobs_completed"] == 2 * conns);
+    CHECK(j["frames"]["outstanding_at_end"] == 0);
 }
