@@ -59,6 +59,10 @@ struct temp_path {
     ~temp_path() { fs::remove(path); }
 };
 
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
 std::uint64_t read_proc_number(const char* path, std::uint64_t fallback) {
     std::ifstream in(path);
     std::uint64_t v = 0;
@@ -268,4 +272,42 @@ TEST_CASE("run pingpong and http connect more clients than a listen backlog hold
     const auto j = nlohmann::json::parse(r.out);
     CHECK(j["jobs_completed"] == 2 * conns);
     CHECK(j["frames"]["outstanding_at_end"] == 0);
+}
+
+TEST_CASE("run that cannot finish exits 1, one that needs too many descriptors exits 2") {
+    // A listener of this test holds a port: the run's bind fails once it has started.
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd, 1) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    const auto busy =
+        run("run pingpong --jobs 10 --port " + std::to_string(ntohs(addr.sin_port)), "", true);
+    ::close(fd);
+    CHECK(busy.status == 1);
+    CHECK(contains(busy.out, "the run could not finish"));
+    CHECK(contains(busy.out, "bind"));
+
+    // 8 clients of 64 socket pairs each need over 1024 descriptors: refused before any opens.
+    const auto wide = run("run fanout --width 64 --concurrency 8 --jobs 10 --duration 60",
+                          "ulimit -n 200 && ", true);
+    CHECK(wide.status == 2);
+    CHECK(contains(wide.out, "--concurrency 8 with --width 64"));
+    CHECK(contains(wide.out, "limit of 200"));
+}
+
+TEST_CASE("run raises the soft descriptor limit to the hard one when it needs more") {
+    if (hard_descriptor_limit() < 1024) {
+        WARN("RLIMIT_NOFILE's hard limit is below 1024; not run");
+        return;
+    }
+    // 200 clients hold 400 sockets, more than a soft limit of 256 allows.
+    const auto r =
+        run("run chain --concurrency 200 --jobs 1000 --duration 60 --json", "ulimit -Sn 256 && ");
+    REQUIRE(r.status == 0);
+    CHECK(nlohmann::json::parse(r.out)["jobs_completed"] == 1000);
 }

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -631,6 +632,56 @@ task<void> serve_deadline(env& e, serve_state& st) {
     st.close_all();
 }
 
+// Descriptors a run holds at once beyond its sockets: the standard streams, the reactor's own
+// (epoll or io_uring, eventfd, timerfd), the recorder's file and what libraries open.
+constexpr std::uint64_t base_descriptors = 64;
+
+// Checks that the run's sockets fit RLIMIT_NOFILE before any is opened: a run that ran out of
+// descriptors halfway would end with an error after setting up part of its work. The soft
+// limit is raised as far as the hard limit allows when the run needs more than it.
+void reserve_descriptors(const live_options& o, std::uint32_t concurrency) {
+    std::uint64_t sockets = 0;
+    std::string what;
+    std::string lower = "--concurrency";
+    const std::string c = "--concurrency " + std::to_string(concurrency);
+    if (o.workload == "chain") {
+        sockets = 2ull * concurrency;  // a socket pair per client
+        what = c;
+    } else if (o.workload == "fanout") {
+        sockets = 2ull * concurrency * o.width;  // a socket pair per child of every client
+        what = c + " with --width " + std::to_string(o.width);
+        lower = "--concurrency or --width";
+    } else if (!o.serve) {
+        sockets = 2ull * concurrency + 1;  // both ends of every connection, the listener
+        what = c;
+    }
+    const std::uint64_t need = sockets + base_descriptors;
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) sys_fail("getrlimit");
+    if (need <= lim.rlim_cur) return;
+    if (need > lim.rlim_max) {
+        throw std::invalid_argument("run: " + what + " needs " + std::to_string(need) +
+                                    " file descriptors, more than the limit of " +
+                                    std::to_string(lim.rlim_max) +
+                                    " (RLIMIT_NOFILE's hard limit); lower " + lower);
+    }
+    lim.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) sys_fail("setrlimit");
+}
+
+// Every client connection takes a local port of its own from the system's ephemeral range.
+void check_local_ports(std::uint32_t concurrency) {
+    std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+    std::uint32_t low = 0, high = 0;
+    if (!(range >> low >> high) || high < low) return;  // unknown: connect reports it
+    const std::uint32_t ports = high - low + 1;
+    if (concurrency > ports) {
+        throw std::invalid_argument("run: --concurrency " + std::to_string(concurrency) +
+                                    " needs a local port per connection, more than the " +
+                                    std::to_string(ports) + " of net.ipv4.ip_local_port_range");
+    }
+}
+
 std::unique_ptr<reactor> make_reactor(const std::string& name) {
     if (name == "epoll") return make_epoll_reactor();
     if (name == "io_uring") return make_uring_reactor();
@@ -676,6 +727,8 @@ sim::run_result run_live(const live_options& o, serving_fn on_serving) {
     copt.frames = pol::frames_spec::parse(o.frames);
     const auto wa = pol::parse_when_all(o.when_all);
     const std::uint32_t concurrency = o.concurrency == 0 ? 2 * o.threads : o.concurrency;
+    if ((pingpong || http) && !o.serve) check_local_ports(concurrency);
+    reserve_descriptors(o, concurrency);
 
     io_context ctx(make_reactor(o.reactor), copt);
     std::unique_ptr<demand_recorder> rec;

@@ -10,10 +10,15 @@
 #include "runtime/workloads.hpp"
 #include "sim/report.hpp"
 #include "tools/output_file.hpp"
+#include "traces/trace.hpp"
 
 namespace schedlab::tools {
 
 namespace {
+
+// The exit statuses every subcommand documents.
+constexpr int exit_not_finished = 1;
+constexpr int exit_bad_input = 2;
 
 struct run_args {
     runtime::live_options live;
@@ -45,10 +50,14 @@ int run(const run_args& a) {
         return 0;
     } catch (const std::invalid_argument& e) {
         std::fprintf(stderr, "schedlab: error: %s\n", e.what());
-        return 2;
-    } catch (const std::exception& e) {
+        return exit_bad_input;
+    } catch (const traces::input_error& e) {
         std::fprintf(stderr, "schedlab: error: %s\n", e.what());
-        return 3;
+        return exit_bad_input;
+    } catch (const std::exception& e) {
+        // The system refused something mid-run (a socket, the reactor, the EAL).
+        std::fprintf(stderr, "schedlab: error: the run could not finish: %s\n", e.what());
+        return exit_not_finished;
     }
 }
 
