@@ -311,3 +311,17 @@ TEST_CASE("run raises the soft descriptor limit to the hard one when it needs mo
     REQUIRE(r.status == 0);
     CHECK(nlohmann::json::parse(r.out)["jobs_completed"] == 1000);
 }
+
+TEST_CASE("run checks its output paths before it starts") {
+    // The duration is the whole run if the paths were only checked at the end.
+    for (const std::string opt : {"--record", "-o"}) {
+        const auto r = run("run chain --duration 5 " + opt + " /nonexistent-dir/x.out", "", true);
+        CHECK(r.status == 2);
+        CHECK(contains(r.out, "/nonexistent-dir/x.out"));
+        CHECK(contains(r.out, "does not exist"));
+    }
+    const auto dir =
+        run("run chain --duration 5 -o " + fs::temp_directory_path().string(), "", true);
+    CHECK(dir.status == 2);
+    CHECK(contains(dir.out, "is a directory"));
+}

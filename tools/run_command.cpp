@@ -35,6 +35,8 @@ void announce_serving(std::uint16_t port, double duration_s) {
 
 int run(const run_args& a) {
     try {
+        if (!a.output.empty()) check_output_path("--output", a.output);
+        if (!a.live.record.empty()) check_output_path("--record", a.live.record);
         const sim::run_result r = runtime::run_live(a.live, &announce_serving);
         std::string text = a.json ? sim::to_json(r).dump(2) + "\n"
                                   : "workload   " + a.live.workload + " on " + a.live.reactor +
