@@ -24,6 +24,7 @@
 #include "runtime/channel.hpp"
 #include "runtime/io_context.hpp"
 #include "runtime/live_result.hpp"
+#include "traces/pcap.hpp"
 
 namespace schedlab::runtime {
 
@@ -397,6 +398,14 @@ sim::run_result run_dpdk_pipeline(const live_options& o) {
     if (o.threads == 0) throw std::invalid_argument("run: --threads must be at least 1");
     if (!o.record.empty()) {
         throw std::invalid_argument("run: --record is not supported for the pipeline workload");
+    }
+    if (!o.pcap.empty()) {
+        // The pcap PMD stops at the first frame it cannot read, which would look like a short
+        // capture: every frame is read once before the run, so a damaged file is an error that
+        // names the byte offset. open_capture throws input_error for it.
+        auto frames = traces::open_capture(o.pcap);
+        while (frames->next()) {
+        }
     }
     dpdk_eal_init(o.dpdk_prefix);
     run_port dev(o.pcap);

@@ -325,3 +325,24 @@ TEST_CASE("run checks its output paths before it starts") {
     CHECK(dir.status == 2);
     CHECK(contains(dir.out, "is a directory"));
 }
+
+TEST_CASE("run --pcap is for the pipeline alone, and a damaged capture is refused up front") {
+    const std::string capture = std::string(SCHEDLAB_DATA_DIR) + "/http_dns_browsing.pcap";
+    const auto chain = run("run chain --jobs 10 --pcap " + capture, "", true);
+    CHECK(chain.status == 2);
+    CHECK(contains(chain.out, "--pcap"));
+
+    // The first 10000 bytes: the capture ends inside a frame.
+    temp_path cut(".pcap");
+    {
+        std::ifstream in(capture, std::ios::binary);
+        std::vector<char> head(10000);
+        REQUIRE(in.read(head.data(), static_cast<std::streamsize>(head.size())));
+        std::ofstream(cut.path, std::ios::binary).write(head.data(), 10000);
+    }
+    const auto r = run("run pipeline --reactor dpdk --duration 60 --pcap " + cut.path.string() +
+                           " --dpdk-prefix schedlab_cli_cut_" + std::to_string(::getpid()),
+                       "", true);
+    CHECK(r.status == 2);
+    CHECK(contains(r.out, cut.path.string() + ":byte "));
+}

@@ -702,6 +702,10 @@ sim::run_result run_live(const live_options& o, serving_fn on_serving) {
         throw std::invalid_argument(
             "run: --record needs the built-in load generator (it is not supported with --serve)");
     }
+    if (!o.pcap.empty() && o.workload != "pipeline") {
+        throw std::invalid_argument("run: --pcap is for the pipeline workload only (given with " +
+                                    o.workload + ")");
+    }
     if (o.workload == "pipeline") return run_dpdk_pipeline(o);
     const bool chain = o.workload == "chain";
     const bool fanout = o.workload == "fanout";

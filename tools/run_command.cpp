@@ -117,8 +117,8 @@ void add_run_command(CLI::App& app) {
                   "--jobs requests, without the built-in load generator; jobs are requests, "
                   "latency is the service time from request head to response sent");
     cmd->add_option("--pcap", o.pcap,
-                    "pipeline: capture fed through the pcap PMD (default: "
-                    "the null PMD)")
+                    "pipeline only: capture fed through the pcap PMD, read whole first so a "
+                    "damaged one is refused (default: the null PMD)")
         ->check(CLI::ExistingFile);
     cmd->add_option("--dpdk-prefix", o.dpdk_prefix, "pipeline: EAL --file-prefix")
         ->capture_default_str();
