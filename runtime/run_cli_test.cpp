@@ -348,3 +348,18 @@ TEST_CASE("run --pcap is for the pipeline alone, and a damaged capture is refuse
     CHECK(r.status == 2);
     CHECK(contains(r.out, cut.path.string() + ":byte "));
 }
+
+TEST_CASE("run's table shows live figures, not the simulator's") {
+    const auto r = run("run chain --jobs 100 --duration 60");
+    REQUIRE(r.status == 0);
+    CHECK(contains(r.out, "jobs       100 completed of 100 arrived"));
+    CHECK(contains(r.out, " elapsed\n"));
+    CHECK_FALSE(contains(r.out, "virtual"));
+    CHECK_FALSE(contains(r.out, "event_hash"));
+    CHECK_FALSE(contains(r.out, "final_draw"));
+    CHECK_FALSE(contains(r.out, "queue wait"));
+    // --json keeps replay's keys, simulator-only ones included.
+    const auto j = nlohmann::json::parse(run("run chain --jobs 100 --duration 60 --json").out);
+    CHECK(j.contains("event_hash"));
+    CHECK(j.contains("virtual_span_ns"));
+}

@@ -40,7 +40,7 @@ int run(const run_args& a) {
         const sim::run_result r = runtime::run_live(a.live, &announce_serving);
         std::string text = a.json ? sim::to_json(r).dump(2) + "\n"
                                   : "workload   " + a.live.workload + " on " + a.live.reactor +
-                                        "\n" + sim::to_table(r);
+                                        "\n" + sim::to_table(r, true);
         if (a.output.empty()) {
             std::fwrite(text.data(), 1, text.size(), stdout);
         } else {
