@@ -137,7 +137,14 @@ void add_run_command(CLI::App& app) {
         "/index.html with 1024 bytes (anything else with 404), one request at a time per "
         "connection (no pipelining); with --serve, connections still open when the run ends "
         "are shut down. Latency is measured per job from issue to completion; queue waits "
-        "are not measured live (queue_wait_ns is zero).");
+        "are not measured live (queue_wait_ns is zero).\n"
+        "Limits: every socket must fit RLIMIT_NOFILE's hard limit (the soft limit is raised to "
+        "it): two descriptors per --concurrency (fanout: per --concurrency times --width); "
+        "pingpong and http need a local port per connection too. A run above either, an "
+        "output directory that does not exist or cannot be written, or a damaged --pcap is "
+        "refused before it starts.\n"
+        "Exit status: 0 success, 1 the run could not finish (the system refused a socket, the "
+        "reactor or the EAL mid-run), 2 bad usage or bad input.");
     cmd->callback([args] {
         const int rc = run(*args);
         std::fflush(stdout);
