@@ -8,6 +8,7 @@
 #include <rte_mempool.h>
 #include <rte_pause.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -24,6 +25,7 @@
 #include "runtime/channel.hpp"
 #include "runtime/io_context.hpp"
 #include "runtime/live_result.hpp"
+#include "traces/pcap.hpp"
 
 namespace schedlab::runtime {
 
@@ -358,8 +360,11 @@ void dpdk_eal_init(const std::string& file_prefix) {
     std::lock_guard lk(eal_mu);
     if (eal_ready) return;
     if (eal_failed) throw std::runtime_error("dpdk: the EAL failed to initialise earlier");
+    // --no-shconf: no shared config or memory files, since no secondary process ever attaches
+    // (--in-memory says the same but refuses --no-huge, which implies --legacy-mem).
     std::vector<std::string> args = {"schedlab",
                                      "--no-huge",
+                                     "--no-shconf",
                                      "--no-pci",
                                      "-m",
                                      "256",
@@ -377,9 +382,13 @@ void dpdk_eal_init(const std::string& file_prefix) {
     sched_getaffinity(0, sizeof affinity, &affinity);
     // DPDK refuses a second rte_eal_init in one process, even after a failed one.
     eal_failed = true;
-    if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
-        dpdk_fail("rte_eal_init", rte_errno);
-    }
+    const int rc = rte_eal_init(static_cast<int>(argv.size()), argv.data());
+    const int err = rte_errno;
+    // The EAL creates its runtime directory (/var/run/dpdk/PREFIX as root) even with
+    // --no-shconf, which keeps it empty, and nothing removes it; an empty one is of no use to
+    // anyone, so it goes at once rather than accumulating one per process.
+    ::rmdir(rte_eal_get_runtime_dir());
+    if (rc < 0) dpdk_fail("rte_eal_init", err);
     sched_setaffinity(0, sizeof affinity, &affinity);
     eal_failed = false;
     eal_ready = true;
@@ -397,6 +406,14 @@ sim::run_result run_dpdk_pipeline(const live_options& o) {
     if (o.threads == 0) throw std::invalid_argument("run: --threads must be at least 1");
     if (!o.record.empty()) {
         throw std::invalid_argument("run: --record is not supported for the pipeline workload");
+    }
+    if (!o.pcap.empty()) {
+        // The pcap PMD stops at the first frame it cannot read, which would look like a short
+        // capture: every frame is read once before the run, so a damaged file is an error that
+        // names the byte offset. open_capture throws input_error for it.
+        auto frames = traces::open_capture(o.pcap);
+        while (frames->next()) {
+        }
     }
     dpdk_eal_init(o.dpdk_prefix);
     run_port dev(o.pcap);

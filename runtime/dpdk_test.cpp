@@ -8,6 +8,8 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <coroutine>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +27,14 @@ namespace {
 
 std::string eal_prefix() {
     return "schedlab_dpdk_test_" + std::to_string(::getpid());
+}
+
+// Where the EAL puts the runtime directory of `prefix`: under /var/run/dpdk for root, else
+// under $XDG_RUNTIME_DIR (or /tmp).
+std::filesystem::path eal_runtime_dir(const std::string& prefix) {
+    if (::geteuid() == 0) return std::filesystem::path("/var/run/dpdk") / prefix;
+    const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+    return std::filesystem::path(xdg != nullptr ? xdg : "/tmp") / "dpdk" / prefix;
 }
 
 std::uint64_t stat(const schedlab::sim::run_result& r, const std::string& key) {
@@ -200,4 +210,17 @@ TEST_CASE("dpdk reactor: fixed:4 runs at most 4 inline resumes while work waits"
     CHECK(s.pump.inline_refused == 8);
     CHECK(s.max_inline_streak == 4);
     CHECK(s.frames.allocations == 2);
+}
+
+TEST_CASE("a pipeline run leaves no EAL runtime directory behind") {
+    rt::live_options o;
+    o.workload = "pipeline";
+    o.reactor = "dpdk";
+    o.jobs = 100;
+    o.duration_s = 60;
+    o.dpdk_prefix = eal_prefix();
+    const auto r = rt::run_dpdk_pipeline(o);
+    CHECK(r.jobs_completed == 100);
+    // The EAL is still up here, and it must not need the directory for the rest of the process.
+    CHECK_FALSE(std::filesystem::exists(eal_runtime_dir(eal_prefix())));
 }

@@ -2,6 +2,7 @@
 // PMD pipeline, and exit status 2 for bad usage.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -27,8 +28,12 @@ struct outcome {
     std::string out;
 };
 
-outcome run(const std::string& args) {
-    const std::string cmd = std::string(SCHEDLAB_BINARY) + " " + args + " 2>/dev/null";
+// Runs `schedlab ARGS` through the shell, after `shell_prefix` (a ulimit, say); with
+// `with_stderr` the output holds stderr too.
+outcome run(const std::string& args, const std::string& shell_prefix = "",
+            bool with_stderr = false) {
+    const std::string cmd = shell_prefix + std::string(SCHEDLAB_BINARY) + " " + args +
+                            (with_stderr ? " 2>&1" : " 2>/dev/null");
     outcome o;
     FILE* p = ::popen(cmd.c_str(), "r");
     REQUIRE(p != nullptr);
@@ -47,10 +52,28 @@ std::vector<std::string> keys(const nlohmann::json& j) {
 }
 
 struct temp_path {
-    fs::path path =
-        fs::temp_directory_path() / ("schedlab-run-cli-" + std::to_string(::getpid()) + ".trace");
+    explicit temp_path(const std::string& suffix = ".trace")
+        : path(fs::temp_directory_path() /
+               ("schedlab-run-cli-" + std::to_string(::getpid()) + suffix)) {}
+    fs::path path;
     ~temp_path() { fs::remove(path); }
 };
+
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+std::uint64_t read_proc_number(const char* path, std::uint64_t fallback) {
+    std::ifstream in(path);
+    std::uint64_t v = 0;
+    return in >> v ? v : fallback;
+}
+
+rlim_t hard_descriptor_limit() {
+    rlimit lim{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &lim) == 0);
+    return lim.rlim_max;
+}
 
 // The port a `run http --serve` announces on stderr (redirected to `err`), once it listens.
 // Polls at most 1000 times, 10 ms apart, so a server that never comes up fails the test.
@@ -216,6 +239,8 @@ TEST_CASE("run pipeline on the null PMD processes exactly the packets asked for"
     CHECK(j["jobs_completed"] == 5000);
     CHECK(j["source"]["rx_packets"] == 5000);
     CHECK(j["source"]["stage2_emit_packets"] == 5000);
+    // The EAL's runtime directory of this prefix is gone with the run.
+    CHECK_FALSE(fs::exists("/var/run/dpdk/schedlab_cli_null_" + std::to_string(::getpid())));
 }
 
 TEST_CASE("run rejects combinations it cannot run with exit status 2") {
@@ -226,4 +251,115 @@ TEST_CASE("run rejects combinations it cannot run with exit status 2") {
     CHECK(run("run chain --serve --jobs 1").status == 2);
     CHECK(run("run chain --port 8080 --jobs 1").status == 2);
     CHECK(run("run http --serve --record x.trace --jobs 1").status == 2);
+}
+
+TEST_CASE("run pingpong and http connect more clients than a listen backlog holds") {
+    // Each connection used to be opened by a blocking connect before anything accepted, so
+    // past net.core.somaxconn queued connections the next connect waited for minutes.
+    const std::uint64_t backlog = read_proc_number("/proc/sys/net/core/somaxconn", 4096);
+    const std::uint64_t conns = backlog + 100;
+    if (hard_descriptor_limit() < 2 * conns + 256) {
+        WARN("RLIMIT_NOFILE is too low for " << conns << " connections; not run");
+        return;
+    }
+    const std::string workload = GENERATE("pingpong", "http");
+    const std::string reactor = GENERATE("epoll", "io_uring");
+    // --jobs ends the run (the duration is a bound only): the count is exact. The timeout
+    // turns a hang into a failure.
+    const auto r = run("run " + workload + " --reactor " + reactor + " --concurrency " +
+                           std::to_string(conns) + " --jobs " + std::to_string(2 * conns) +
+                           " --duration 60 --json",
+                       "timeout -s KILL 100 ");
+    REQUIRE(r.status == 0);
+    const auto j = nlohmann::json::parse(r.out);
+    CHECK(j["jobs_completed"] == 2 * conns);
+    CHECK(j["frames"]["outstanding_at_end"] == 0);
+}
+
+TEST_CASE("run that cannot finish exits 1, one that needs too many descriptors exits 2") {
+    // A listener of this test holds a port: the run's bind fails once it has started.
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd, 1) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    const auto busy =
+        run("run pingpong --jobs 10 --port " + std::to_string(ntohs(addr.sin_port)), "", true);
+    ::close(fd);
+    CHECK(busy.status == 1);
+    CHECK(contains(busy.out, "the run could not finish"));
+    CHECK(contains(busy.out, "bind"));
+
+    // 8 clients of 64 socket pairs each need over 1024 descriptors: refused before any opens.
+    const auto wide = run("run fanout --width 64 --concurrency 8 --jobs 10 --duration 60",
+                          "ulimit -n 200 && ", true);
+    CHECK(wide.status == 2);
+    CHECK(contains(wide.out, "--concurrency 8 with --width 64"));
+    CHECK(contains(wide.out, "limit of 200"));
+}
+
+TEST_CASE("run raises the soft descriptor limit to the hard one when it needs more") {
+    if (hard_descriptor_limit() < 1024) {
+        WARN("RLIMIT_NOFILE's hard limit is below 1024; not run");
+        return;
+    }
+    // 200 clients hold 400 sockets, more than a soft limit of 256 allows.
+    const auto r =
+        run("run chain --concurrency 200 --jobs 1000 --duration 60 --json", "ulimit -Sn 256 && ");
+    REQUIRE(r.status == 0);
+    CHECK(nlohmann::json::parse(r.out)["jobs_completed"] == 1000);
+}
+
+TEST_CASE("run checks its output paths before it starts") {
+    // The duration is the whole run if the paths were only checked at the end.
+    for (const std::string opt : {"--record", "-o"}) {
+        const auto r = run("run chain --duration 5 " + opt + " /nonexistent-dir/x.out", "", true);
+        CHECK(r.status == 2);
+        CHECK(contains(r.out, "/nonexistent-dir/x.out"));
+        CHECK(contains(r.out, "does not exist"));
+    }
+    const auto dir =
+        run("run chain --duration 5 -o " + fs::temp_directory_path().string(), "", true);
+    CHECK(dir.status == 2);
+    CHECK(contains(dir.out, "is a directory"));
+}
+
+TEST_CASE("run --pcap is for the pipeline alone, and a damaged capture is refused up front") {
+    const std::string capture = std::string(SCHEDLAB_DATA_DIR) + "/http_dns_browsing.pcap";
+    const auto chain = run("run chain --jobs 10 --pcap " + capture, "", true);
+    CHECK(chain.status == 2);
+    CHECK(contains(chain.out, "--pcap"));
+
+    // The first 10000 bytes: the capture ends inside a frame.
+    temp_path cut(".pcap");
+    {
+        std::ifstream in(capture, std::ios::binary);
+        std::vector<char> head(10000);
+        REQUIRE(in.read(head.data(), static_cast<std::streamsize>(head.size())));
+        std::ofstream(cut.path, std::ios::binary).write(head.data(), 10000);
+    }
+    const auto r = run("run pipeline --reactor dpdk --duration 60 --pcap " + cut.path.string() +
+                           " --dpdk-prefix schedlab_cli_cut_" + std::to_string(::getpid()),
+                       "", true);
+    CHECK(r.status == 2);
+    CHECK(contains(r.out, cut.path.string() + ":byte "));
+}
+
+TEST_CASE("run's table shows live figures, not the simulator's") {
+    const auto r = run("run chain --jobs 100 --duration 60");
+    REQUIRE(r.status == 0);
+    CHECK(contains(r.out, "jobs       100 completed of 100 arrived"));
+    CHECK(contains(r.out, " elapsed\n"));
+    CHECK_FALSE(contains(r.out, "virtual"));
+    CHECK_FALSE(contains(r.out, "event_hash"));
+    CHECK_FALSE(contains(r.out, "final_draw"));
+    CHECK_FALSE(contains(r.out, "queue wait"));
+    // --json keeps replay's keys, simulator-only ones included.
+    const auto j = nlohmann::json::parse(run("run chain --jobs 100 --duration 60 --json").out);
+    CHECK(j.contains("event_hash"));
+    CHECK(j.contains("virtual_span_ns"));
 }

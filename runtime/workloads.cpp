@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -227,17 +230,44 @@ void set_nodelay(int fd) {
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-// Connected before the run starts: the listener's backlog holds them until accepted.
-int connect_loopback(std::uint16_t port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) sys_fail("socket");
+// One loopback connection, established before the run starts: the client's end (blocking,
+// as the operations pass MSG_DONTWAIT) and the server's end, accepted at once. Accepting each
+// connection before the next connect keeps the listen backlog (capped by net.core.somaxconn)
+// from filling up, which would leave a blocking connect retrying its SYN for minutes.
+struct loopback_conn {
+    int client = -1;
+    int server = -1;
+};
+
+loopback_conn connect_loopback(int listen_fd, std::uint16_t port) {
+    loopback_conn c;
+    c.client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c.client < 0) sys_fail("socket");
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = htons(port);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) sys_fail("connect");
-    set_nodelay(fd);
-    return fd;
+    if (::connect(c.client, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+        const int err = errno;
+        ::close(c.client);
+        throw std::system_error(err, std::generic_category(), "connect");
+    }
+    set_nodelay(c.client);
+    // The handshake's last ACK may still be on its way through the loopback device.
+    pollfd pfd{listen_fd, POLLIN, 0};
+    constexpr int accept_wait_ms = 5000;
+    if (::poll(&pfd, 1, accept_wait_ms) != 1) {
+        ::close(c.client);
+        throw std::runtime_error("accept: a loopback connection did not arrive within 5 s");
+    }
+    c.server = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c.server < 0) {
+        const int err = errno;
+        ::close(c.client);
+        throw std::system_error(err, std::generic_category(), "accept");
+    }
+    set_nodelay(c.server);
+    return c;
 }
 
 // How a socket helper coroutine (send_all, recv_exactly, recv_head) records itself: as a
@@ -362,7 +392,8 @@ struct conn_link {
     std::vector<client_job> client_jobs;    // one per request completed, in order
 };
 
-task<void> tcp_server_conn(env& e, attached_fd conn, bool http, conn_link* link) {
+task<void> tcp_server_conn(env& e, int fd, bool http, conn_link* link) {
+    attached_fd conn(e.ctx.io(), fd);
     demand_recorder* rec = link != nullptr ? e.rec : nullptr;
     const std::atomic<std::uint64_t>* from_client =
         link != nullptr ? &link->request_send_ns : nullptr;
@@ -396,27 +427,6 @@ task<void> tcp_server_conn(env& e, attached_fd conn, bool http, conn_link* link)
         if (rec != nullptr) {
             link->server_parts.push_back({in.prog, quantize_ns(compute_ns), reply.prog});
         }
-    }
-}
-
-task<void> acceptor(env& e, int listen_fd, std::uint32_t connections, bool http,
-                    const std::vector<std::pair<std::uint16_t, conn_link*>>& links) {
-    for (std::uint32_t i = 0; i < connections; ++i) {
-        const io_result r = co_await async_accept(e.ctx, listen_fd);
-        if (r.was_ready) ++e.ready_outside_jobs;
-        if (r.value < 0) check_io(r, 0, "accept");
-        const int fd = static_cast<int>(r.value);
-        set_nodelay(fd);
-        // The client this connection belongs to, by the client's port.
-        conn_link* link = nullptr;
-        sockaddr_in peer{};
-        socklen_t len = sizeof peer;
-        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
-            for (const auto& [port, l] : links) {
-                if (port == ntohs(peer.sin_port)) link = l;
-            }
-        }
-        e.ctx.spawn(tcp_server_conn(e, attached_fd(e.ctx.io(), fd), http, link));
     }
 }
 
@@ -622,6 +632,56 @@ task<void> serve_deadline(env& e, serve_state& st) {
     st.close_all();
 }
 
+// Descriptors a run holds at once beyond its sockets: the standard streams, the reactor's own
+// (epoll or io_uring, eventfd, timerfd), the recorder's file and what libraries open.
+constexpr std::uint64_t base_descriptors = 64;
+
+// Checks that the run's sockets fit RLIMIT_NOFILE before any is opened: a run that ran out of
+// descriptors halfway would end with an error after setting up part of its work. The soft
+// limit is raised as far as the hard limit allows when the run needs more than it.
+void reserve_descriptors(const live_options& o, std::uint32_t concurrency) {
+    std::uint64_t sockets = 0;
+    std::string what;
+    std::string lower = "--concurrency";
+    const std::string c = "--concurrency " + std::to_string(concurrency);
+    if (o.workload == "chain") {
+        sockets = 2ull * concurrency;  // a socket pair per client
+        what = c;
+    } else if (o.workload == "fanout") {
+        sockets = 2ull * concurrency * o.width;  // a socket pair per child of every client
+        what = c + " with --width " + std::to_string(o.width);
+        lower = "--concurrency or --width";
+    } else if (!o.serve) {
+        sockets = 2ull * concurrency + 1;  // both ends of every connection, the listener
+        what = c;
+    }
+    const std::uint64_t need = sockets + base_descriptors;
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) sys_fail("getrlimit");
+    if (need <= lim.rlim_cur) return;
+    if (need > lim.rlim_max) {
+        throw std::invalid_argument("run: " + what + " needs " + std::to_string(need) +
+                                    " file descriptors, more than the limit of " +
+                                    std::to_string(lim.rlim_max) +
+                                    " (RLIMIT_NOFILE's hard limit); lower " + lower);
+    }
+    lim.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) sys_fail("setrlimit");
+}
+
+// Every client connection takes a local port of its own from the system's ephemeral range.
+void check_local_ports(std::uint32_t concurrency) {
+    std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+    std::uint32_t low = 0, high = 0;
+    if (!(range >> low >> high) || high < low) return;  // unknown: connect reports it
+    const std::uint32_t ports = high - low + 1;
+    if (concurrency > ports) {
+        throw std::invalid_argument("run: --concurrency " + std::to_string(concurrency) +
+                                    " needs a local port per connection, more than the " +
+                                    std::to_string(ports) + " of net.ipv4.ip_local_port_range");
+    }
+}
+
 std::unique_ptr<reactor> make_reactor(const std::string& name) {
     if (name == "epoll") return make_epoll_reactor();
     if (name == "io_uring") return make_uring_reactor();
@@ -641,6 +701,10 @@ sim::run_result run_live(const live_options& o, serving_fn on_serving) {
     if (o.serve && !o.record.empty()) {
         throw std::invalid_argument(
             "run: --record needs the built-in load generator (it is not supported with --serve)");
+    }
+    if (!o.pcap.empty() && o.workload != "pipeline") {
+        throw std::invalid_argument("run: --pcap is for the pipeline workload only (given with " +
+                                    o.workload + ")");
     }
     if (o.workload == "pipeline") return run_dpdk_pipeline(o);
     const bool chain = o.workload == "chain";
@@ -667,6 +731,8 @@ sim::run_result run_live(const live_options& o, serving_fn on_serving) {
     copt.frames = pol::frames_spec::parse(o.frames);
     const auto wa = pol::parse_when_all(o.when_all);
     const std::uint32_t concurrency = o.concurrency == 0 ? 2 * o.threads : o.concurrency;
+    if ((pingpong || http) && !o.serve) check_local_ports(concurrency);
+    reserve_descriptors(o, concurrency);
 
     io_context ctx(make_reactor(o.reactor), copt);
     std::unique_ptr<demand_recorder> rec;
@@ -678,8 +744,26 @@ sim::run_result run_live(const live_options& o, serving_fn on_serving) {
     std::deque<driver_tally> tallies(o.serve ? 0 : concurrency);
     serve_state serving;
     std::deque<conn_link> links(o.serve || chain || fanout ? 0 : concurrency);
-    std::vector<std::pair<std::uint16_t, conn_link*>> link_by_port;
     std::unique_ptr<attached_fd> listener;
+    std::vector<loopback_conn> conns;
+    // Connections are set up before the clock starts, so they take none of the duration.
+    if (!o.serve && (pingpong || http)) {
+        std::uint16_t port = o.port;
+        const int listen_fd = listen_loopback(port, SOMAXCONN);
+        try {
+            for (std::uint32_t i = 0; i < concurrency; ++i) {
+                conns.push_back(connect_loopback(listen_fd, port));
+            }
+        } catch (...) {
+            for (const auto& c : conns) {
+                ::close(c.client);
+                ::close(c.server);
+            }
+            ::close(listen_fd);
+            throw;
+        }
+        ::close(listen_fd);
+    }
     control.start_ns = monotonic_ns();
     control.deadline_ns = control.start_ns + static_cast<std::uint64_t>(o.duration_s * 1e9);
     control.max_jobs = o.jobs;
@@ -696,24 +780,11 @@ sim::run_result run_live(const live_options& o, serving_fn on_serving) {
         ctx.spawn([&e, &serving] { return serve_deadline(e, serving); });
         if (on_serving != nullptr) on_serving(port, o.duration_s);
     } else {
-        std::uint16_t port = o.port;
-        const int listen_fd = listen_loopback(port, static_cast<int>(concurrency));
-        listener = std::make_unique<attached_fd>(ctx.io(), listen_fd);
-        std::vector<int> clients;
         for (std::uint32_t i = 0; i < concurrency; ++i) {
-            clients.push_back(connect_loopback(port));
-            sockaddr_in local{};
-            socklen_t len = sizeof local;
-            if (::getsockname(clients.back(), reinterpret_cast<sockaddr*>(&local), &len) < 0) {
-                sys_fail("getsockname");
-            }
-            link_by_port.emplace_back(ntohs(local.sin_port), &links[i]);
-        }
-        ctx.spawn([&e, listen_fd, concurrency, http, &link_by_port] {
-            return acceptor(e, listen_fd, concurrency, http, link_by_port);
-        });
-        for (std::uint32_t i = 0; i < concurrency; ++i) {
-            ctx.spawn([&e, &t = tallies[i], fd = clients[i], http, &l = links[i]] {
+            ctx.spawn([&e, fd = conns[i].server, http, &l = links[i]] {
+                return tcp_server_conn(e, fd, http, &l);
+            });
+            ctx.spawn([&e, &t = tallies[i], fd = conns[i].client, http, &l = links[i]] {
                 return tcp_client(e, t, fd, http, l);
             });
         }

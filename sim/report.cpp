@@ -117,19 +117,25 @@ nlohmann::ordered_json to_json(const run_result& r) {
     return j;
 }
 
-std::string to_table(const run_result& r) {
+std::string to_table(const run_result& r, bool live) {
     std::string out;
     char line[256];
     const auto add = [&](const char* fmt, auto... args) {
         std::snprintf(line, sizeof line, fmt, args...);
         out += line;
     };
-    add("policies   pump=%s frames=%s when_all=%s workers=%u costs=%s\n", r.pump.c_str(),
-        r.frames.c_str(), r.when_all.c_str(), r.workers, r.costs.c_str());
-    add("jobs       %llu completed of %llu arrived, %.1f jobs/s over %s virtual\n",
+    if (live) {
+        add("policies   pump=%s frames=%s when_all=%s threads=%u\n", r.pump.c_str(),
+            r.frames.c_str(), r.when_all.c_str(), r.workers);
+    } else {
+        add("policies   pump=%s frames=%s when_all=%s workers=%u costs=%s\n", r.pump.c_str(),
+            r.frames.c_str(), r.when_all.c_str(), r.workers, r.costs.c_str());
+    }
+    add("jobs       %llu completed of %llu arrived, %.1f jobs/s over %s %s\n",
         static_cast<unsigned long long>(r.jobs_completed),
         static_cast<unsigned long long>(r.jobs_arrived), r.throughput_jobs_per_s,
-        fmt_ns(static_cast<double>(r.last_completion_ns - r.first_arrival_ns)).c_str());
+        fmt_ns(static_cast<double>(r.last_completion_ns - r.first_arrival_ns)).c_str(),
+        live ? "elapsed" : "virtual");
     out += "\n";
     add("%-12s %8s %10s %10s %10s %10s %10s %10s\n", "class", "jobs", "mean", "p50", "p90", "p99",
         "p99.9", "max");
@@ -146,7 +152,7 @@ std::string to_table(const run_result& r) {
     for (const auto& c : r.classes) {
         if (c.latency.count > 0) row(c.name, c.latency);
     }
-    row("queue wait", r.queue_wait);
+    if (!live) row("queue wait", r.queue_wait);
     out += "\n";
     const double resumes = static_cast<double>(r.inline_resumes + r.posted_resumes);
     add("pump       %llu inline, %llu posted (%.1f%% inline), longest inline run while work "
@@ -166,19 +172,32 @@ std::string to_table(const run_result& r) {
         static_cast<unsigned long long>(f.counters.global_trips),
         static_cast<unsigned long long>(f.counters.heap_fallbacks),
         static_cast<long long>(f.peak_outstanding));
-    add("           %llu lock waits (%s), %llu trips for when_all children, %llu stash arenas\n",
-        static_cast<unsigned long long>(f.lock_waits),
-        fmt_ns(static_cast<double>(f.lock_wait_ns)).c_str(),
-        static_cast<unsigned long long>(f.child_global_trips),
-        static_cast<unsigned long long>(f.stash_arenas));
-    out += "           first global trip: " + describe(r.first_global_trip) + "\n";
-    out += "           first heap fallback: " + describe(r.first_heap_fallback) + "\n";
+    if (live) {
+        add("           %llu trips for when_all children, %llu stash arenas\n",
+            static_cast<unsigned long long>(f.child_global_trips),
+            static_cast<unsigned long long>(f.stash_arenas));
+    } else {
+        add("           %llu lock waits (%s), %llu trips for when_all children, %llu stash "
+            "arenas\n",
+            static_cast<unsigned long long>(f.lock_waits),
+            fmt_ns(static_cast<double>(f.lock_wait_ns)).c_str(),
+            static_cast<unsigned long long>(f.child_global_trips),
+            static_cast<unsigned long long>(f.stash_arenas));
+        out += "           first global trip: " + describe(r.first_global_trip) + "\n";
+        out += "           first heap fallback: " + describe(r.first_heap_fallback) + "\n";
+    }
     for (const auto& [k, v] : r.source_stats) {
         add("source     %s = %llu\n", k.c_str(), static_cast<unsigned long long>(v));
     }
-    add("events     %llu, event_hash=%s final_draw=%016llx\n",
-        static_cast<unsigned long long>(r.events), r.event_hash.c_str(),
-        static_cast<unsigned long long>(r.final_draw));
+    if (live) {
+        // A live run is not deterministic: there is no event log to hash and no draw.
+        add("events     %llu (queued handlers and reactor turns)\n",
+            static_cast<unsigned long long>(r.events));
+    } else {
+        add("events     %llu, event_hash=%s final_draw=%016llx\n",
+            static_cast<unsigned long long>(r.events), r.event_hash.c_str(),
+            static_cast<unsigned long long>(r.final_draw));
+    }
     return out;
 }
 

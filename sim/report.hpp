@@ -10,7 +10,9 @@
 namespace schedlab::sim {
 
 nlohmann::ordered_json to_json(const run_result& r);
-std::string to_table(const run_result& r);
+// `live`: a result of `schedlab run`, whose spans are wall-clock time and which has no event
+// log, hash, queue waits, lock waits or exhaustion notes to show.
+std::string to_table(const run_result& r, bool live = false);
 
 // Where exhaustion began: {"worker", "size_class_bytes", "job", "time_ns"}, or null when the
 // run never got there. "job" is null when no job's coroutine was running.

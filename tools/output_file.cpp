@@ -4,9 +4,28 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
+#include <system_error>
 
 namespace schedlab::tools {
+
+void check_output_path(const std::string& option, const std::string& path) {
+    namespace fs = std::filesystem;
+    const auto fail = [&](const std::string& why) {
+        throw std::invalid_argument(option + " " + path + ": cannot write there: " + why);
+    };
+    if (path.empty()) fail("expected a file name");
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) fail("it is a directory");
+    fs::path dir = fs::path(path).parent_path();
+    if (dir.empty()) dir = ".";
+    if (!fs::is_directory(dir, ec)) fail("directory " + dir.string() + " does not exist");
+    // The temporary file is created beside the output, so the directory must take new files.
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+        fail("directory " + dir.string() + ": " + std::strerror(errno));
+    }
+}
 
 void write_file_atomically(const std::string& path, std::string_view contents) {
     const std::string temp = path + ".tmp." + std::to_string(::getpid());

@@ -10,10 +10,15 @@
 #include "runtime/workloads.hpp"
 #include "sim/report.hpp"
 #include "tools/output_file.hpp"
+#include "traces/trace.hpp"
 
 namespace schedlab::tools {
 
 namespace {
+
+// The exit statuses every subcommand documents.
+constexpr int exit_not_finished = 1;
+constexpr int exit_bad_input = 2;
 
 struct run_args {
     runtime::live_options live;
@@ -30,10 +35,12 @@ void announce_serving(std::uint16_t port, double duration_s) {
 
 int run(const run_args& a) {
     try {
+        if (!a.output.empty()) check_output_path("--output", a.output);
+        if (!a.live.record.empty()) check_output_path("--record", a.live.record);
         const sim::run_result r = runtime::run_live(a.live, &announce_serving);
         std::string text = a.json ? sim::to_json(r).dump(2) + "\n"
                                   : "workload   " + a.live.workload + " on " + a.live.reactor +
-                                        "\n" + sim::to_table(r);
+                                        "\n" + sim::to_table(r, true);
         if (a.output.empty()) {
             std::fwrite(text.data(), 1, text.size(), stdout);
         } else {
@@ -45,10 +52,14 @@ int run(const run_args& a) {
         return 0;
     } catch (const std::invalid_argument& e) {
         std::fprintf(stderr, "schedlab: error: %s\n", e.what());
-        return 2;
-    } catch (const std::exception& e) {
+        return exit_bad_input;
+    } catch (const traces::input_error& e) {
         std::fprintf(stderr, "schedlab: error: %s\n", e.what());
-        return 3;
+        return exit_bad_input;
+    } catch (const std::exception& e) {
+        // The system refused something mid-run (a socket, the reactor, the EAL).
+        std::fprintf(stderr, "schedlab: error: the run could not finish: %s\n", e.what());
+        return exit_not_finished;
     }
 }
 
@@ -106,8 +117,8 @@ void add_run_command(CLI::App& app) {
                   "--jobs requests, without the built-in load generator; jobs are requests, "
                   "latency is the service time from request head to response sent");
     cmd->add_option("--pcap", o.pcap,
-                    "pipeline: capture fed through the pcap PMD (default: "
-                    "the null PMD)")
+                    "pipeline only: capture fed through the pcap PMD, read whole first so a "
+                    "damaged one is refused (default: the null PMD)")
         ->check(CLI::ExistingFile);
     cmd->add_option("--dpdk-prefix", o.dpdk_prefix, "pipeline: EAL --file-prefix")
         ->capture_default_str();
@@ -126,7 +137,14 @@ void add_run_command(CLI::App& app) {
         "/index.html with 1024 bytes (anything else with 404), one request at a time per "
         "connection (no pipelining); with --serve, connections still open when the run ends "
         "are shut down. Latency is measured per job from issue to completion; queue waits "
-        "are not measured live (queue_wait_ns is zero).");
+        "are not measured live (queue_wait_ns is zero).\n"
+        "Limits: every socket must fit RLIMIT_NOFILE's hard limit (the soft limit is raised to "
+        "it): two descriptors per --concurrency (fanout: per --concurrency times --width); "
+        "pingpong and http need a local port per connection too. A run above either, an "
+        "output directory that does not exist or cannot be written, or a damaged --pcap is "
+        "refused before it starts.\n"
+        "Exit status: 0 success, 1 the run could not finish (the system refused a socket, the "
+        "reactor or the EAL mid-run), 2 bad usage or bad input.");
     cmd->callback([args] {
         const int rc = run(*args);
         std::fflush(stdout);
