@@ -240,3 +240,21 @@ TEST_CASE("help lists examples on every subcommand") {
         CHECK(o.out.find("Examples:") != std::string::npos);
     }
 }
+
+TEST_CASE("gen refuses parameters whose jobs replay would reject, before writing anything") {
+    scratch s;
+    const std::pair<std::string, std::vector<std::string>> cases[] = {
+        {"chain depth=64 compute_ns=99999999999999", {"depth=64", "compute_ns=99999999999999"}},
+        {"mixed run=1048576 runs=65536 run_compute_ns=1000000", {"run=1048576", "runs=65536"}},
+    };
+    for (const auto& [params, named] : cases) {
+        const auto o = run("gen " + params + " --jobs 10 -o " + (s / "x.trace").string(), s);
+        INFO(params << ": " << o.err);
+        CHECK(o.status == 2);
+        for (const auto& name : named) {
+            CHECK(o.err.find(name) != std::string::npos);
+        }
+        CHECK(o.err.find("per-job bound") != std::string::npos);
+        CHECK_FALSE(fs::exists(s / "x.trace"));
+    }
+}

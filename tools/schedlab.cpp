@@ -56,6 +56,9 @@ std::string generator_help() {
             out += "      " + p.name + "=" + p.default_value + "  " + p.description + "\n";
         }
     }
+    out +=
+        "Parameters whose jobs would pass a trace's per-job bounds (2^20 frames, 10^15 ns of "
+        "demand, 2^24 operations) are refused.\n";
     return out;
 }
 
