@@ -12,6 +12,7 @@
 #include "properties/schedule.hpp"
 #include "properties/workload.hpp"
 #include "sim/report.hpp"
+#include "tools/cli_numbers.hpp"
 #include "traces/format.hpp"
 
 #ifndef SCHEDLAB_SCENARIO_DIR
@@ -270,27 +271,36 @@ void add_check_command(CLI::App& app) {
     cmd->add_option("--when-all", a->when_all, "shared | private")->capture_default_str();
     cmd->add_option("--workers", a->workers, "Simulated workers")
         ->capture_default_str()
-        ->check(CLI::Range(1u, 1024u));
+        ->transform(tools::unsigned_in(1, 1024));
     cmd->add_option("--costs", a->costs, "default | zero | FILE")->capture_default_str();
     cmd->add_option("--strategy", a->strategy,
                     "random | pct:DEPTH[,by=jobs|workers] (PCT's actors: the jobs the options "
                     "advance, the default, or the workers and the reactor) | "
                     "dfs[:preemptions=K][,hashing=0|1]")
         ->capture_default_str();
-    cmd->add_option("--runs", a->runs, "Runs at most")->capture_default_str();
-    cmd->add_option("--seed", a->seed, "Seed of the exploration")->capture_default_str();
+    const auto any_u64 = tools::unsigned_of<std::uint64_t>();
+    cmd->add_option("--runs", a->runs, "Runs at most")->capture_default_str()->transform(any_u64);
+    cmd->add_option("--seed", a->seed, "Seed of the exploration")
+        ->capture_default_str()
+        ->transform(any_u64);
     cmd->add_option("--max-inline-streak", a->max_inline_streak,
                     "Starvation bound: inline resumes in a row while work waits (the pump's "
-                    "own bound is always checked)");
+                    "own bound is always checked)")
+        ->transform(any_u64);
     cmd->add_option("--max-queue-wait-ns", a->max_queue_wait_ns,
-                    "Starvation bound: longest wait of a queued item");
+                    "Starvation bound: longest wait of a queued item")
+        ->transform(any_u64);
+    // At most a trace's longest duration, so that a jittered completion time cannot wrap.
     cmd->add_option("--io-jitter-ns", a->io_jitter_ns,
-                    "Let each I/O complete up to this much later (a choice of 4 levels)");
-    cmd->add_option("--horizon-ns", a->horizon_ns, "Every job must be done by this time");
+                    "Let each I/O complete up to this much later (a choice of 4 levels)")
+        ->transform(tools::unsigned_in(0, traces::max_duration_ns));
+    cmd->add_option("--horizon-ns", a->horizon_ns, "Every job must be done by this time")
+        ->transform(any_u64);
     cmd->add_option("--global-pool", a->global_pool,
                     "allowed | children (no trip while allocating when_all children) | none");
     cmd->add_option("--max-global-trips", a->max_global_trips,
-                    "At most this many global-pool trips in a run");
+                    "At most this many global-pool trips in a run")
+        ->transform(any_u64);
     cmd->add_option("--out", a->out, "Directory for the shrunk counterexample")
         ->capture_default_str();
     cmd->footer(

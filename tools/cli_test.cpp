@@ -258,3 +258,49 @@ TEST_CASE("gen refuses parameters whose jobs replay would reject, before writing
         CHECK_FALSE(fs::exists(s / "x.trace"));
     }
 }
+
+TEST_CASE("negative and out-of-range numeric options exit 2 naming the option") {
+    scratch s;
+    const auto trace = (s / "t.trace").string();
+    REQUIRE(run("gen chain --jobs 3 -o " + trace, s).status == 0);
+    struct bad_option {
+        std::string args;
+        std::string option;
+    };
+    const bad_option cases[] = {
+        {"replay " + trace + " -q --seed -1", "--seed"},
+        {"replay " + trace + " -q --seed 99999999999999999999", "--seed"},
+        {"replay " + trace + " -q --workers 4294967297", "--workers"},
+        {"replay " + trace + " -q --seed 0x10", "--seed"},
+        {"gen chain --seed -1 -o " + (s / "g.trace").string(), "--seed"},
+        {"gen chain --jobs -1 -o " + (s / "g.trace").string(), "--jobs"},
+        {"check " + trace + " --runs 1 --io-jitter-ns 99999999999999999999", "--io-jitter-ns"},
+        {"check " + trace + " --runs -1", "--runs"},
+        {"check " + trace + " --horizon-ns -5", "--horizon-ns"},
+        {"import pcap " + data("modbus_polling.pcap") + " --stages -1 -o " +
+             (s / "i.trace").string(),
+         "--stages"},
+        {"import pcap " + data("modbus_polling.pcap") + " --base-compute-ns -1 -o " +
+             (s / "i.trace").string(),
+         "--base-compute-ns"},
+        {"compare --inputs " + trace + " --policies disabled --seeds -1 -o " + (s / "cmp").string(),
+         "--seeds"},
+        {"compare --inputs " + trace + " --policies disabled -j -1 -o " + (s / "cmp").string(),
+         "--threads"},
+    };
+    for (const auto& c : cases) {
+        const auto o = run(c.args, s);
+        INFO(c.args << ": " << o.err);
+        CHECK(o.status == 2);
+        CHECK(o.err.find(c.option + ": expected a decimal integer in ") != std::string::npos);
+    }
+    CHECK_FALSE(fs::exists(s / "g.trace"));
+    CHECK_FALSE(fs::exists(s / "i.trace"));
+    CHECK_FALSE(fs::exists(s / "cmp"));
+    // Leading zeros are decimal, not octal: 010 jobs are ten.
+    REQUIRE(run("gen chain --jobs 010 -o " + (s / "g.trace").string(), s).status == 0);
+    const auto o = run("replay " + (s / "g.trace").string() + " --json -q --seed 010", s);
+    REQUIRE(o.status == 0);
+    CHECK(nlohmann::json::parse(o.out)["jobs_completed"] == 10);
+    CHECK(nlohmann::json::parse(o.out)["seed"] == 10);
+}
