@@ -304,3 +304,22 @@ TEST_CASE("negative and out-of-range numeric options exit 2 naming the option") 
     CHECK(nlohmann::json::parse(o.out)["jobs_completed"] == 10);
     CHECK(nlohmann::json::parse(o.out)["seed"] == 10);
 }
+
+TEST_CASE("a key given twice exits 2 naming the key") {
+    scratch s;
+    const auto gen = run("gen chain depth=8 depth=9 -o " + (s / "g.trace").string(), s);
+    INFO(gen.err);
+    CHECK(gen.status == 2);
+    CHECK(gen.err.find("parameter 'depth' given twice") != std::string::npos);
+    CHECK_FALSE(fs::exists(s / "g.trace"));
+    const auto input = data("modbus_polling.pcap");
+    const auto pump = run("replay " + input + " -q --pump adaptive:initial=2,initial=3", s);
+    INFO(pump.err);
+    CHECK(pump.status == 2);
+    CHECK(pump.err.find("option 'initial' given twice") != std::string::npos);
+    write(s / "costs.txt", "post_ns = 5\npost_ns = 6\n");
+    const auto costs = run("replay " + input + " -q --costs " + (s / "costs.txt").string(), s);
+    INFO(costs.err);
+    CHECK(costs.status == 2);
+    CHECK(costs.err.find("costs.txt:line 2: field 'post_ns'") != std::string::npos);
+}

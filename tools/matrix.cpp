@@ -200,7 +200,8 @@ input_spec parse_input(const std::string& spec) {
     }
     if (colon != std::string::npos) {
         const std::string options = rest.substr(colon + 1);  // the views below point into it
-        for (const auto& [key, value] : policies::detail::split_options(options)) {
+        for (const auto& [key, value] :
+             policies::detail::split_options(options, "input '" + spec + "'")) {
             if (key.empty() || value.empty()) {
                 throw std::invalid_argument("input '" + spec + "': parameter '" +
                                             std::string(key.empty() ? value : key) +
@@ -209,9 +210,9 @@ input_spec parse_input(const std::string& spec) {
             if (key == "jobs") {
                 in.jobs = policies::detail::parse_uint(value, "input '" + spec + "': jobs", 1,
                                                        100'000'000);
-            } else if (!in.params.emplace(std::string(key), std::string(value)).second) {
-                throw std::invalid_argument("input '" + spec + "': parameter '" + std::string(key) +
-                                            "' given twice");
+            } else {
+                // split_options has refused a key given twice.
+                in.params.emplace(std::string(key), std::string(value));
             }
         }
     }

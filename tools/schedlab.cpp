@@ -80,7 +80,12 @@ int run_gen(const gen_args& a) {
         if (eq == std::string::npos || eq == 0) {
             throw std::invalid_argument("gen: parameter '" + kv + "' is not KEY=VALUE");
         }
-        params[kv.substr(0, eq)] = kv.substr(eq + 1);
+        const std::string key = kv.substr(0, eq);
+        if (const auto [at, added] = params.emplace(key, kv.substr(eq + 1)); !added) {
+            // A second value would otherwise silently replace the first.
+            throw std::invalid_argument("gen: parameter '" + key + "' given twice ('" + key + "=" +
+                                        at->second + "' and '" + kv + "')");
+        }
     }
     auto source = sl::traces::make_generator(a.kind, params, a.jobs, a.seed);
     sl::traces::write_trace(*source, a.output);
