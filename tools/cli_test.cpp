@@ -323,3 +323,15 @@ TEST_CASE("a key given twice exits 2 naming the key") {
     CHECK(costs.status == 2);
     CHECK(costs.err.find("costs.txt:line 2: field 'post_ns'") != std::string::npos);
 }
+
+TEST_CASE("import --help shows import examples, not another command's") {
+    scratch s;
+    const auto o = run("import --help", s);
+    CHECK(o.status == 0);
+    CHECK(o.out.find("Examples:") != std::string::npos);
+    CHECK(o.out.find("schedlab import pcap ") != std::string::npos);
+    CHECK(o.out.find("schedlab import chrome ") != std::string::npos);
+    CHECK(o.out.find("schedlab gen ") == std::string::npos);
+    CHECK(o.out.find("schedlab check ") == std::string::npos);
+    CHECK(o.out.find("schedlab replay ") == std::string::npos);
+}

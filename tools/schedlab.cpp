@@ -214,6 +214,12 @@ int main(int argc, char** argv) {
     import_args ia;
     auto* imp = app.add_subcommand("import", "Import a recording as a workload trace");
     imp->require_subcommand(1);
+    // Its own examples: a subcommand otherwise shows the top-level footer, replay's and gen's.
+    imp->footer(
+        "Examples:\n"
+        "  schedlab import pcap ../shared/data/tls_browsing.pcap -o tls.trace\n"
+        "  schedlab import chrome ../shared/data/chrome_trace_flows.json -o chrome.trace\n"
+        "  schedlab import pcap capture.pcapng --stages 4 -o c.trace");
     auto* pcap = imp->add_subcommand(
         "pcap",
         "Every frame of a capture (pcap in either byte order, us or ns timestamps, or pcapng) "
