@@ -1,7 +1,10 @@
 // The schedlab command as a user meets it: real captures, determinism to the byte, and a
 // clear error with exit status 2 for every kind of bad input.
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -334,4 +337,50 @@ TEST_CASE("import --help shows import examples, not another command's") {
     CHECK(o.out.find("schedlab gen ") == std::string::npos);
     CHECK(o.out.find("schedlab check ") == std::string::npos);
     CHECK(o.out.find("schedlab replay ") == std::string::npos);
+}
+
+TEST_CASE("an interrupted gen leaves no temporary file behind") {
+    for (const int signal_number : {SIGINT, SIGTERM}) {
+        INFO("signal " << signal_number);
+        scratch s;
+        const std::string output = (s / "big.trace").string();
+        const pid_t child = ::fork();
+        REQUIRE(child >= 0);
+        if (child == 0) {
+            // Default dispositions, whatever the test runner ignores: the signal must reach
+            // the command as it would from a terminal.
+            std::signal(SIGINT, SIG_DFL);
+            std::signal(SIGTERM, SIG_DFL);
+            std::freopen("/dev/null", "w", stdout);
+            std::freopen("/dev/null", "w", stderr);
+            // Far more jobs than it can write before the signal arrives.
+            ::execl(SCHEDLAB_BINARY, SCHEDLAB_BINARY, "gen", "chain", "--jobs", "1000000000", "-o",
+                    output.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        // Signal once the temporary exists; polled, so no wall-clock bound is involved.
+        bool temporary_seen = false;
+        int status = 0;
+        bool exited = false;
+        while (!temporary_seen && !exited) {
+            for (const auto& entry : fs::directory_iterator(s.dir)) {
+                temporary_seen |= entry.path().filename().string().rfind("big.trace.tmp.", 0) == 0;
+            }
+            exited = !temporary_seen && ::waitpid(child, &status, WNOHANG) == child;
+            if (!temporary_seen && !exited) {
+                ::usleep(1000);
+            }
+        }
+        REQUIRE(temporary_seen);
+        REQUIRE(::kill(child, signal_number) == 0);
+        REQUIRE(::waitpid(child, &status, 0) == child);
+        CHECK(WIFSIGNALED(status));
+        CHECK(WTERMSIG(status) == signal_number);
+        std::vector<std::string> left;
+        for (const auto& entry : fs::directory_iterator(s.dir)) {
+            left.push_back(entry.path().filename().string());
+        }
+        INFO("left behind: " << left.size());
+        CHECK(left.empty());
+    }
 }

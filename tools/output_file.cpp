@@ -6,10 +6,14 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "traces/temp_cleanup.hpp"
+
 namespace schedlab::tools {
 
 void write_file_atomically(const std::string& path, std::string_view contents) {
     const std::string temp = path + ".tmp." + std::to_string(::getpid());
+    // Removed on SIGINT or SIGTERM too; registered before the file exists.
+    traces::temp_cleanup cleanup(temp);
     std::FILE* f = std::fopen(temp.c_str(), "wb");
     if (f == nullptr) {
         throw std::runtime_error(path + ": cannot write: " + std::strerror(errno));

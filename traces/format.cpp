@@ -848,16 +848,22 @@ trace_writer::trace_writer(const std::string& path) : path_(path) {
     for (int attempt = 0; attempt < 100; ++attempt) {
         temp_path_ = path_ + ".tmp." + std::to_string(::getpid()) + "." +
                      std::to_string(temp_counter.fetch_add(1));
+        // Registered before the file exists, so that no signal falls between the two.
+        cleanup_ = temp_cleanup(temp_path_);
         fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd_ >= 0) {
             break;
         }
         if (errno != EEXIST) {
+            const int error = errno;
+            cleanup_.release();
             temp_path_.clear();
+            errno = error;
             throw_errno("cannot create a temporary file beside " + path_);
         }
     }
     if (fd_ < 0) {
+        cleanup_.release();
         temp_path_.clear();
         throw std::system_error(EEXIST, std::generic_category(),
                                 "cannot create a temporary file beside " + path_);
@@ -880,6 +886,7 @@ void trace_writer::abort() noexcept {
         ::unlink(temp_path_.c_str());
         temp_path_.clear();
     }
+    cleanup_.release();
     broken_ = true;
 }
 
@@ -1206,6 +1213,7 @@ void trace_writer::commit() {
         if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
             throw_errno("cannot rename " + temp_path_ + " to " + path_);
         }
+        cleanup_.release();
         temp_path_.clear();
         committed_ = true;
     } catch (...) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "traces/pcap.hpp"
+#include "traces/temp_cleanup.hpp"
 #include "traces/trace.hpp"
 
 namespace schedlab::traces {
@@ -83,7 +84,8 @@ bool is_valid_name(const std::string& name);
 std::unique_ptr<job_source> open_trace(const std::string& path);
 
 // Writes a trace incrementally to a temporary file beside `path` and renames it into place on
-// commit(), so `path` never holds a half-written trace. Named programs are written the first
+// commit(), so `path` never holds a half-written trace; SIGINT or SIGTERM removes the
+// temporary too (temp_cleanup). Named programs are written the first
 // time a job reaches them, sub-programs before the programs that reference them. Data that
 // the reader would reject (decreasing arrivals, undeclared classes, a send inside a called
 // program, names with spaces, ...) throws std::invalid_argument; I/O failures throw
@@ -122,6 +124,7 @@ private:
 
     std::string path_;
     std::string temp_path_;
+    temp_cleanup cleanup_;
     int fd_ = -1;
     std::string buffer_;
     bool header_written_ = false;
