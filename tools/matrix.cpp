@@ -22,6 +22,7 @@
 #include "tools/replay_timeline.hpp"
 #include "traces/format.hpp"
 #include "traces/generators.hpp"
+#include "traces/temp_cleanup.hpp"
 
 namespace schedlab::tools {
 
@@ -85,7 +86,10 @@ public:
         char tmpl[] = "/tmp/schedlab-gen-XXXXXX";
         if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("cannot create a temporary dir");
         dir_ = tmpl;
+        // An interrupted compare removes the directory and the trace in it too.
+        dir_cleanup_ = traces::temp_cleanup(dir_, traces::temp_cleanup::kind::directory);
         path_ = (fs::path(dir_) / "input.trace").string();
+        file_cleanup_ = traces::temp_cleanup(path_);
         auto source = traces::make_generator(in.kind, in.params, in.jobs, seed);
         traces::write_trace(*source, path_);
     }
@@ -99,6 +103,7 @@ public:
 
 private:
     std::string dir_, path_;
+    traces::temp_cleanup dir_cleanup_, file_cleanup_;
 };
 
 sim::sim_config config_of(const matrix& m, const policy_spec& p, std::uint64_t seed) {

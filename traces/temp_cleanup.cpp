@@ -12,7 +12,7 @@ namespace schedlab::traces {
 
 namespace {
 
-constexpr std::size_t slot_count = 64;
+constexpr std::size_t slot_count = 256;
 constexpr std::size_t max_path_bytes = 4096;
 
 // A slot's path is written only while the slot is claimed and read by the handler only once
@@ -22,18 +22,27 @@ enum slot_state : int { slot_free, slot_claimed, slot_armed };
 
 struct slot {
     std::atomic<int> state{slot_free};
+    bool directory = false;
     std::array<char, max_path_bytes> path{};
 };
 
 std::array<slot, slot_count> slots;
 
 extern "C" void remove_temporaries(int signal_number) {
-    // Only unlink and raise, both async-signal-safe. SA_RESETHAND has already restored the
-    // default action and SA_NODEFER leaves the signal unblocked, so raise() ends the process
-    // as the signal would have without this handler.
-    for (slot& s : slots) {
-        if (s.state.load(std::memory_order_acquire) == slot_armed) {
-            ::unlink(s.path.data());
+    // Only unlink, rmdir and raise, all async-signal-safe. Files go first so that the
+    // directories holding them are empty. SA_RESETHAND has already restored the default action
+    // and SA_NODEFER leaves the signal unblocked, so raise() ends the process as the signal
+    // would have without this handler.
+    for (const bool directories : {false, true}) {
+        for (slot& s : slots) {
+            if (s.state.load(std::memory_order_acquire) == slot_armed &&
+                s.directory == directories) {
+                if (directories) {
+                    ::rmdir(s.path.data());
+                } else {
+                    ::unlink(s.path.data());
+                }
+            }
         }
     }
     ::raise(signal_number);
@@ -61,7 +70,7 @@ void install_handlers() {
 
 }  // namespace
 
-temp_cleanup::temp_cleanup(const std::string& path) noexcept {
+temp_cleanup::temp_cleanup(const std::string& path, kind what) noexcept {
     install_handlers();
     if (path.size() >= max_path_bytes) {
         return;
@@ -71,6 +80,7 @@ temp_cleanup::temp_cleanup(const std::string& path) noexcept {
         if (slots[i].state.compare_exchange_strong(expected, slot_claimed,
                                                    std::memory_order_acq_rel)) {
             std::memcpy(slots[i].path.data(), path.c_str(), path.size() + 1);
+            slots[i].directory = what == kind::directory;
             slots[i].state.store(slot_armed, std::memory_order_release);
             slot_ = static_cast<int>(i);
             return;

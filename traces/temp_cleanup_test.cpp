@@ -52,3 +52,20 @@ TEST_CASE("SIGTERM removes registered temporaries and still ends the process by 
     // A released path is the writer's again: renamed into place, it must survive.
     CHECK(std::filesystem::exists(kept));
 }
+
+TEST_CASE("SIGINT removes a registered directory after the files registered in it") {
+    temp_dir dir;
+    const std::string inner = dir.file("private");
+    const int status = in_child([&] {
+        std::signal(SIGINT, SIG_DFL);
+        // The directory is registered first; its file must still go before it.
+        const temp_cleanup directory(inner, temp_cleanup::kind::directory);
+        std::filesystem::create_directory(inner);
+        const temp_cleanup file(inner + "/input.trace");
+        std::ofstream(inner + "/input.trace") << "half";
+        ::raise(SIGINT);
+    });
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGINT);
+    CHECK(dir.entries().empty());
+}
