@@ -278,8 +278,11 @@ TEST_CASE("negative and out-of-range numeric options exit 2 naming the option") 
         {"gen chain --seed -1 -o " + (s / "g.trace").string(), "--seed"},
         {"gen chain --jobs -1 -o " + (s / "g.trace").string(), "--jobs"},
         {"check " + trace + " --runs 1 --io-jitter-ns 99999999999999999999", "--io-jitter-ns"},
-        {"check " + trace + " --runs -1", "--runs"},
-        {"check " + trace + " --horizon-ns -5", "--horizon-ns"},
+        // --runs 1 keeps a wrongly accepted value from running for ever.
+        {"check " + trace + " --runs 1 --seed -1", "--seed"},
+        {"check " + trace + " --runs 1 --horizon-ns -5", "--horizon-ns"},
+        {"check " + trace + " --runs 1 --max-global-trips 18446744073709551616",
+         "--max-global-trips"},
         {"import pcap " + data("modbus_polling.pcap") + " --stages -1 -o " +
              (s / "i.trace").string(),
          "--stages"},
