@@ -81,7 +81,16 @@ std::vector<std::pair<std::string, std::string>> expectations_of(const traces::w
             if (eq == std::string::npos || eq == 0) {
                 throw traces::input_error(path, "header", "meta expect", "KEY=VALUE pairs", kv);
             }
-            out.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+            const std::string key = kv.substr(0, eq);
+            for (const auto& [seen, value] : out) {
+                if (seen == key) {
+                    // A second value would otherwise silently replace the first.
+                    throw traces::input_error(
+                        path, "header", "meta expect " + key,
+                        "each key at most once (" + key + "=" + value + " is given before)", kv);
+                }
+            }
+            out.emplace_back(key, kv.substr(eq + 1));
         }
     }
     return out;
