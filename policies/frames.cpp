@@ -19,7 +19,7 @@ frames_spec frames_spec::parse(std::string_view text) {
                                     "' (expected heap or recycling[:per_thread=N,take_all=0|1])");
     }
     spec.policy = kind::recycling;
-    for (const auto& [key, value] : detail::split_options(rest)) {
+    for (const auto& [key, value] : detail::split_options(rest, "frames recycling")) {
         if (key == "per_thread") {
             spec.per_thread = static_cast<std::uint32_t>(
                 detail::parse_uint(value, "frames recycling per_thread", 0, 1u << 20));

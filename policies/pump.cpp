@@ -35,7 +35,7 @@ pump_spec pump_spec::parse(std::string_view text) {
     }
     if (name == "adaptive") {
         spec.policy = kind::adaptive;
-        for (const auto& [key, value] : detail::split_options(rest)) {
+        for (const auto& [key, value] : detail::split_options(rest, "pump adaptive")) {
             if (key == "initial") {
                 spec.initial = static_cast<std::uint32_t>(
                     detail::parse_uint(value, "pump adaptive initial", 0, budget_limit));

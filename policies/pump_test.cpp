@@ -3,6 +3,9 @@
 #include <catch2/catch.hpp>
 #include <stdexcept>
 
+#include "policies/frames.hpp"
+
+using schedlab::policies::frames_spec;
 using schedlab::policies::pump;
 using schedlab::policies::pump_spec;
 
@@ -121,6 +124,17 @@ TEST_CASE("pump specs reject malformed text") {
     CHECK_THROWS_AS(pump_spec::parse("adaptive:speed=2"), std::invalid_argument);
     CHECK_THROWS_AS(pump_spec::parse("disabled:1"), std::invalid_argument);
     CHECK_THROWS_WITH(pump_spec::parse("fixed:abc"), Catch::Contains("fixed:N"));
+}
+
+TEST_CASE("a pump option given twice is refused, naming it") {
+    // Two values for one key used to keep the last silently.
+    CHECK_THROWS_WITH(pump_spec::parse("adaptive:initial=2,initial=3"),
+                      Catch::Contains("pump adaptive: option 'initial' given twice") &&
+                          Catch::Contains("'initial=2' and 'initial=3'"));
+    CHECK_THROWS_WITH(pump_spec::parse("adaptive:max=8,unassisted=1,max=8"),
+                      Catch::Contains("option 'max' given twice"));
+    CHECK_THROWS_WITH(frames_spec::parse("recycling:per_thread=8,per_thread=9"),
+                      Catch::Contains("frames recycling: option 'per_thread' given twice"));
 }
 
 TEST_CASE("inline bound states the most inline resumes a cycle can run") {

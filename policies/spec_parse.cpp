@@ -11,7 +11,8 @@ spec_parts split_spec(std::string_view text) {
     return {text.substr(0, colon), text.substr(colon + 1)};
 }
 
-std::vector<std::pair<std::string_view, std::string_view>> split_options(std::string_view rest) {
+std::vector<std::pair<std::string_view, std::string_view>> split_options(std::string_view rest,
+                                                                         std::string_view what) {
     std::vector<std::pair<std::string_view, std::string_view>> out;
     while (!rest.empty()) {
         const auto comma = rest.find(',');
@@ -20,7 +21,16 @@ std::vector<std::pair<std::string_view, std::string_view>> split_options(std::st
         if (eq == std::string_view::npos) {
             out.emplace_back(std::string_view{}, token);
         } else {
-            out.emplace_back(token.substr(0, eq), token.substr(eq + 1));
+            const auto key = token.substr(0, eq);
+            for (const auto& [seen, value] : out) {
+                if (!key.empty() && seen == key) {
+                    throw std::invalid_argument(std::string(what) + ": option '" +
+                                                std::string(key) + "' given twice ('" +
+                                                std::string(key) + "=" + std::string(value) +
+                                                "' and '" + std::string(token) + "')");
+                }
+            }
+            out.emplace_back(key, token.substr(eq + 1));
         }
         if (comma == std::string_view::npos) break;
         rest = rest.substr(comma + 1);

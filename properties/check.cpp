@@ -68,7 +68,7 @@ strategy strategy::parse(const std::string& text) {
         }
     } else if (name == "dfs") {
         s.k = kind::dfs;
-        for (const auto& [key, value] : policies::detail::split_options(rest)) {
+        for (const auto& [key, value] : policies::detail::split_options(rest, "strategy dfs")) {
             if (key == "preemptions") {
                 s.preemptions = static_cast<std::uint32_t>(
                     policies::detail::parse_uint(value, "strategy dfs preemptions", 0, 64));

@@ -14,6 +14,7 @@
 #include "properties/schedule.hpp"
 #include "properties/workload.hpp"
 #include "sim/report.hpp"
+#include "tools/cli_numbers.hpp"
 #include "traces/format.hpp"
 
 #ifndef SCHEDLAB_SCENARIO_DIR
@@ -82,7 +83,16 @@ std::vector<std::pair<std::string, std::string>> expectations_of(const traces::w
             if (eq == std::string::npos || eq == 0) {
                 throw traces::input_error(path, "header", "meta expect", "KEY=VALUE pairs", kv);
             }
-            out.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+            const std::string key = kv.substr(0, eq);
+            for (const auto& [seen, value] : out) {
+                if (seen == key) {
+                    // A second value would otherwise silently replace the first.
+                    throw traces::input_error(
+                        path, "header", "meta expect " + key,
+                        "each key at most once (" + key + "=" + value + " is given before)", kv);
+                }
+            }
+            out.emplace_back(key, kv.substr(eq + 1));
         }
     }
     return out;
@@ -335,29 +345,38 @@ void add_check_command(CLI::App& app) {
     cmd->add_option("--workers", a->workers,
                     "Simulated workers (default: what the scenario declares, else 2)")
         ->capture_default_str()
-        ->check(CLI::Range(1u, 1024u));
+        ->transform(tools::unsigned_in(1, 1024));
     cmd->add_option("--costs", a->costs, "default | zero | FILE")->capture_default_str();
     cmd->add_option("--strategy", a->strategy,
                     "random | pct:DEPTH[,by=jobs|workers] (PCT's actors: the jobs the options "
                     "advance, the default, or the workers and the reactor) | "
                     "dfs[:preemptions=K][,hashing=0|1]")
         ->capture_default_str();
+    const auto any_u64 = tools::unsigned_of<std::uint64_t>();
     cmd->add_option("--runs", a->runs, "Runs at most (at least 1: no run checks nothing)")
         ->capture_default_str()
-        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
-    cmd->add_option("--seed", a->seed, "Seed of the exploration")->capture_default_str();
+        ->transform(tools::unsigned_in(1, std::uint64_t{1} << 40));
+    cmd->add_option("--seed", a->seed, "Seed of the exploration")
+        ->capture_default_str()
+        ->transform(any_u64);
     cmd->add_option("--max-inline-streak", a->max_inline_streak,
                     "Starvation bound: inline resumes in a row while work waits (the pump's "
-                    "own bound is always checked; 0 declares no bound of its own)");
+                    "own bound is always checked; 0 declares no bound of its own)")
+        ->transform(any_u64);
     cmd->add_option("--max-queue-wait-ns", a->max_queue_wait_ns,
-                    "Starvation bound: longest wait of a queued item (0: none)");
+                    "Starvation bound: longest wait of a queued item (0: none)")
+        ->transform(any_u64);
+    // At most a trace's longest duration, so that a jittered completion time cannot wrap.
     cmd->add_option("--io-jitter-ns", a->io_jitter_ns,
-                    "Let each I/O complete up to this much later (a choice of 4 levels)");
-    cmd->add_option("--horizon-ns", a->horizon_ns, "Every job must be done by this time");
+                    "Let each I/O complete up to this much later (a choice of 4 levels)")
+        ->transform(tools::unsigned_in(0, traces::max_duration_ns));
+    cmd->add_option("--horizon-ns", a->horizon_ns, "Every job must be done by this time")
+        ->transform(any_u64);
     cmd->add_option("--global-pool", a->global_pool,
                     "allowed | children (no trip while allocating when_all children) | none");
     cmd->add_option("--max-global-trips", a->max_global_trips,
-                    "At most this many global-pool trips in a run");
+                    "At most this many global-pool trips in a run")
+        ->transform(any_u64);
     cmd->add_option("--out", a->out, "Directory for the shrunk counterexample")
         ->capture_default_str();
     cmd->footer(

@@ -47,7 +47,7 @@ std::optional<std::uint32_t> declared_workers(const traces::workload_header& h,
                                               const std::string& path);
 
 // What a scenario's header declares with `meta expect KEY=VALUE ...`, as check settings.
-// Throws traces::input_error naming `path` for a malformed pair.
+// Throws traces::input_error naming `path` for a malformed pair or a key given twice.
 std::vector<std::pair<std::string, std::string>> expectations_of(const traces::workload_header& h,
                                                                  const std::string& path);
 

@@ -88,6 +88,19 @@ TEST_CASE("a bad schedule file names the line and the field") {
     CHECK_THROWS_WITH(schedule::parse("# nothing\n", "s"), Catch::Contains("magic"));
 }
 
+TEST_CASE("a scenario that expects one key twice is refused, naming the file and the key") {
+    traces::workload_header h;
+    h.meta.emplace_back("expect", "max_inline_streak=16 io_jitter_ns=10");
+    h.meta.emplace_back("expect", "max_inline_streak=32");
+    // The second value used to replace the first silently.
+    CHECK_THROWS_WITH(expectations_of(h, "s.trace"),
+                      Catch::Contains("s.trace") &&
+                          Catch::Contains("field 'meta expect max_inline_streak'") &&
+                          Catch::Contains("max_inline_streak=16 is given before"));
+    h.meta.pop_back();
+    CHECK(expectations_of(h, "s.trace").size() == 2);
+}
+
 TEST_CASE("must show 1: fixed:1000000 breaks the starvation bound of 16, shrunk and replayable") {
     const workload w = scenario("hop-storm");
     check_options o = options("fixed:1000000");

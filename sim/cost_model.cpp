@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <fstream>
+#include <map>
 
 #include "traces/trace.hpp"
 
@@ -61,6 +62,8 @@ cost_model cost_model::load(const std::string& spec) {
     c.name = spec;
     std::string line;
     std::uint64_t line_no = 0;
+    // The line each key was set on: a second setting would silently replace the first.
+    std::map<std::string, std::uint64_t> set_on;
     while (std::getline(in, line)) {
         ++line_no;
         const auto hash = line.find('#');
@@ -81,6 +84,11 @@ cost_model cost_model::load(const std::string& spec) {
                                       "wake_ns, local_alloc_ns, global_trip_ns, lock_hold_ns, "
                                       "heap_alloc_ns",
                                       key);
+        }
+        if (const auto [at, added] = set_on.emplace(key, line_no); !added) {
+            throw traces::input_error(
+                spec, where, key,
+                "each key at most once (set on line " + std::to_string(at->second) + ")", line);
         }
         std::uint64_t v = 0;
         const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);

@@ -43,3 +43,18 @@ TEST_CASE("a cost file with an unknown key or a bad number names the line") {
     std::remove(bad.c_str());
     CHECK_THROWS_AS(cost_model::load("/nonexistent/costs"), schedlab::traces::input_error);
 }
+
+TEST_CASE("a cost file that sets one key twice names the key and both lines") {
+    // The second value used to replace the first silently.
+    const auto path = write_temp("post_ns = 5\n# comment\npop_ns = 7\npost_ns = 6\n");
+    try {
+        cost_model::load(path);
+        FAIL("a key set twice was accepted");
+    } catch (const schedlab::traces::input_error& e) {
+        CHECK(e.file() == path);
+        CHECK(e.where() == "line 4");
+        CHECK(e.field() == "post_ns");
+        CHECK_THAT(std::string(e.what()), Catch::Contains("set on line 1"));
+    }
+    std::remove(path.c_str());
+}

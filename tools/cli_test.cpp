@@ -1,7 +1,10 @@
 // The schedlab command as a user meets it: real captures, determinism to the byte, and a
 // clear error with exit status 2 for every kind of bad input.
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -238,5 +241,149 @@ TEST_CASE("help lists examples on every subcommand") {
         INFO(sub);
         CHECK(o.status == 0);
         CHECK(o.out.find("Examples:") != std::string::npos);
+    }
+}
+
+TEST_CASE("gen refuses parameters whose jobs replay would reject, before writing anything") {
+    scratch s;
+    const std::pair<std::string, std::vector<std::string>> cases[] = {
+        {"chain depth=64 compute_ns=99999999999999", {"depth=64", "compute_ns=99999999999999"}},
+        {"mixed run=1048576 runs=65536 run_compute_ns=1000000", {"run=1048576", "runs=65536"}},
+    };
+    for (const auto& [params, named] : cases) {
+        const auto o = run("gen " + params + " --jobs 10 -o " + (s / "x.trace").string(), s);
+        INFO(params << ": " << o.err);
+        CHECK(o.status == 2);
+        for (const auto& name : named) {
+            CHECK(o.err.find(name) != std::string::npos);
+        }
+        CHECK(o.err.find("per-job bound") != std::string::npos);
+        CHECK_FALSE(fs::exists(s / "x.trace"));
+    }
+}
+
+TEST_CASE("negative and out-of-range numeric options exit 2 naming the option") {
+    scratch s;
+    const auto trace = (s / "t.trace").string();
+    REQUIRE(run("gen chain --jobs 3 -o " + trace, s).status == 0);
+    struct bad_option {
+        std::string args;
+        std::string option;
+    };
+    const bad_option cases[] = {
+        {"replay " + trace + " -q --seed -1", "--seed"},
+        {"replay " + trace + " -q --seed 99999999999999999999", "--seed"},
+        {"replay " + trace + " -q --workers 4294967297", "--workers"},
+        {"replay " + trace + " -q --seed 0x10", "--seed"},
+        {"gen chain --seed -1 -o " + (s / "g.trace").string(), "--seed"},
+        {"gen chain --jobs -1 -o " + (s / "g.trace").string(), "--jobs"},
+        {"check " + trace + " --runs 1 --io-jitter-ns 99999999999999999999", "--io-jitter-ns"},
+        // --runs 1 keeps a wrongly accepted value from running for ever.
+        {"check " + trace + " --runs 1 --seed -1", "--seed"},
+        {"check " + trace + " --runs 1 --horizon-ns -5", "--horizon-ns"},
+        {"check " + trace + " --runs 1 --max-global-trips 18446744073709551616",
+         "--max-global-trips"},
+        {"import pcap " + data("modbus_polling.pcap") + " --stages -1 -o " +
+             (s / "i.trace").string(),
+         "--stages"},
+        {"import pcap " + data("modbus_polling.pcap") + " --base-compute-ns -1 -o " +
+             (s / "i.trace").string(),
+         "--base-compute-ns"},
+        {"compare --inputs " + trace + " --policies disabled --seeds -1 -o " + (s / "cmp").string(),
+         "--seeds"},
+        {"compare --inputs " + trace + " --policies disabled -j -1 -o " + (s / "cmp").string(),
+         "--threads"},
+    };
+    for (const auto& c : cases) {
+        const auto o = run(c.args, s);
+        INFO(c.args << ": " << o.err);
+        CHECK(o.status == 2);
+        CHECK(o.err.find(c.option + ": expected a decimal integer in ") != std::string::npos);
+    }
+    CHECK_FALSE(fs::exists(s / "g.trace"));
+    CHECK_FALSE(fs::exists(s / "i.trace"));
+    CHECK_FALSE(fs::exists(s / "cmp"));
+    // Leading zeros are decimal, not octal: 010 jobs are ten.
+    REQUIRE(run("gen chain --jobs 010 -o " + (s / "g.trace").string(), s).status == 0);
+    const auto o = run("replay " + (s / "g.trace").string() + " --json -q --seed 010", s);
+    REQUIRE(o.status == 0);
+    CHECK(nlohmann::json::parse(o.out)["jobs_completed"] == 10);
+    CHECK(nlohmann::json::parse(o.out)["seed"] == 10);
+}
+
+TEST_CASE("a key given twice exits 2 naming the key") {
+    scratch s;
+    const auto gen = run("gen chain depth=8 depth=9 -o " + (s / "g.trace").string(), s);
+    INFO(gen.err);
+    CHECK(gen.status == 2);
+    CHECK(gen.err.find("parameter 'depth' given twice") != std::string::npos);
+    CHECK_FALSE(fs::exists(s / "g.trace"));
+    const auto input = data("modbus_polling.pcap");
+    const auto pump = run("replay " + input + " -q --pump adaptive:initial=2,initial=3", s);
+    INFO(pump.err);
+    CHECK(pump.status == 2);
+    CHECK(pump.err.find("option 'initial' given twice") != std::string::npos);
+    write(s / "costs.txt", "post_ns = 5\npost_ns = 6\n");
+    const auto costs = run("replay " + input + " -q --costs " + (s / "costs.txt").string(), s);
+    INFO(costs.err);
+    CHECK(costs.status == 2);
+    CHECK(costs.err.find("costs.txt:line 2: field 'post_ns'") != std::string::npos);
+}
+
+TEST_CASE("import --help shows import examples, not another command's") {
+    scratch s;
+    const auto o = run("import --help", s);
+    CHECK(o.status == 0);
+    CHECK(o.out.find("Examples:") != std::string::npos);
+    CHECK(o.out.find("schedlab import pcap ") != std::string::npos);
+    CHECK(o.out.find("schedlab import chrome ") != std::string::npos);
+    CHECK(o.out.find("schedlab gen ") == std::string::npos);
+    CHECK(o.out.find("schedlab check ") == std::string::npos);
+    CHECK(o.out.find("schedlab replay ") == std::string::npos);
+}
+
+TEST_CASE("an interrupted gen leaves no temporary file behind") {
+    for (const int signal_number : {SIGINT, SIGTERM}) {
+        INFO("signal " << signal_number);
+        scratch s;
+        const std::string output = (s / "big.trace").string();
+        const pid_t child = ::fork();
+        REQUIRE(child >= 0);
+        if (child == 0) {
+            // Default dispositions, whatever the test runner ignores: the signal must reach
+            // the command as it would from a terminal.
+            std::signal(SIGINT, SIG_DFL);
+            std::signal(SIGTERM, SIG_DFL);
+            std::freopen("/dev/null", "w", stdout);
+            std::freopen("/dev/null", "w", stderr);
+            // Far more jobs than it can write before the signal arrives.
+            ::execl(SCHEDLAB_BINARY, SCHEDLAB_BINARY, "gen", "chain", "--jobs", "1000000000", "-o",
+                    output.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        // Signal once the temporary exists; polled, so no wall-clock bound is involved.
+        bool temporary_seen = false;
+        int status = 0;
+        bool exited = false;
+        while (!temporary_seen && !exited) {
+            for (const auto& entry : fs::directory_iterator(s.dir)) {
+                temporary_seen |= entry.path().filename().string().rfind("big.trace.tmp.", 0) == 0;
+            }
+            exited = !temporary_seen && ::waitpid(child, &status, WNOHANG) == child;
+            if (!temporary_seen && !exited) {
+                ::usleep(1000);
+            }
+        }
+        REQUIRE(temporary_seen);
+        REQUIRE(::kill(child, signal_number) == 0);
+        REQUIRE(::waitpid(child, &status, 0) == child);
+        CHECK(WIFSIGNALED(status));
+        CHECK(WTERMSIG(status) == signal_number);
+        std::vector<std::string> left;
+        for (const auto& entry : fs::directory_iterator(s.dir)) {
+            left.push_back(entry.path().filename().string());
+        }
+        INFO("left behind: " << left.size());
+        CHECK(left.empty());
     }
 }

@@ -12,6 +12,7 @@
 
 #include "properties/check_command.hpp"
 #include "sim/simulator.hpp"
+#include "tools/cli_numbers.hpp"
 #include "tools/commands.hpp"
 #include "tools/comparison_report.hpp"
 #include "tools/matrix.hpp"
@@ -391,12 +392,13 @@ void register_compare(CLI::App& app) {
         ->required();
     cmd->add_option("--seeds", a.seeds, "Seeds 1..N for every cell")
         ->capture_default_str()
-        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1000}));
+        ->transform(unsigned_in(1, 1000));
     cmd->add_option("--workers", a.workers, "Simulated worker threads of every replay")
         ->capture_default_str()
-        ->check(CLI::Range(1u, 1024u));
+        ->transform(unsigned_in(1, 1024));
     cmd->add_option("-j,--threads", a.threads,
-                    "Host threads running replays (default and at most: the hardware's)");
+                    "Host threads running replays (default and at most: the hardware's)")
+        ->transform(unsigned_of<unsigned>());
     cmd->add_option("--baseline", a.baseline,
                     "Policy the others are judged against (default: "
                     "the first)");
@@ -409,7 +411,7 @@ void register_compare(CLI::App& app) {
                     "Property checks: random schedules per policy on every named scenario "
                     "(schedlab check --list) and every input; 0 skips them")
         ->capture_default_str()
-        ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{100000}));
+        ->transform(unsigned_in(0, 100000));
     cmd->add_option("-o,--output", a.output, "Output directory")->required();
     cmd->add_flag("-q,--quiet", a.quiet, "No progress bar on stderr");
     cmd->add_flag("--no-timelines", a.no_timelines,

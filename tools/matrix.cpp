@@ -22,6 +22,7 @@
 #include "tools/replay_timeline.hpp"
 #include "traces/format.hpp"
 #include "traces/generators.hpp"
+#include "traces/temp_cleanup.hpp"
 
 namespace schedlab::tools {
 
@@ -85,7 +86,10 @@ public:
         char tmpl[] = "/tmp/schedlab-gen-XXXXXX";
         if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("cannot create a temporary dir");
         dir_ = tmpl;
+        // An interrupted compare removes the directory and the trace in it too.
+        dir_cleanup_ = traces::temp_cleanup(dir_, traces::temp_cleanup::kind::directory);
         path_ = (fs::path(dir_) / "input.trace").string();
+        file_cleanup_ = traces::temp_cleanup(path_);
         auto source = traces::make_generator(in.kind, in.params, in.jobs, seed);
         traces::write_trace(*source, path_);
     }
@@ -99,6 +103,7 @@ public:
 
 private:
     std::string dir_, path_;
+    traces::temp_cleanup dir_cleanup_, file_cleanup_;
 };
 
 sim::sim_config config_of(const matrix& m, const policy_spec& p, std::uint64_t seed) {
@@ -200,7 +205,8 @@ input_spec parse_input(const std::string& spec) {
     }
     if (colon != std::string::npos) {
         const std::string options = rest.substr(colon + 1);  // the views below point into it
-        for (const auto& [key, value] : policies::detail::split_options(options)) {
+        for (const auto& [key, value] :
+             policies::detail::split_options(options, "input '" + spec + "'")) {
             if (key.empty() || value.empty()) {
                 throw std::invalid_argument("input '" + spec + "': parameter '" +
                                             std::string(key.empty() ? value : key) +
@@ -209,9 +215,9 @@ input_spec parse_input(const std::string& spec) {
             if (key == "jobs") {
                 in.jobs = policies::detail::parse_uint(value, "input '" + spec + "': jobs", 1,
                                                        100'000'000);
-            } else if (!in.params.emplace(std::string(key), std::string(value)).second) {
-                throw std::invalid_argument("input '" + spec + "': parameter '" + std::string(key) +
-                                            "' given twice");
+            } else {
+                // split_options has refused a key given twice.
+                in.params.emplace(std::string(key), std::string(value));
             }
         }
     }

@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "traces/temp_cleanup.hpp"
+
 namespace schedlab::tools {
 
 void check_output_path(const std::string& option, const std::string& path) {
@@ -29,6 +31,8 @@ void check_output_path(const std::string& option, const std::string& path) {
 
 void write_file_atomically(const std::string& path, std::string_view contents) {
     const std::string temp = path + ".tmp." + std::to_string(::getpid());
+    // Removed on SIGINT or SIGTERM too; registered before the file exists.
+    traces::temp_cleanup cleanup(temp);
     std::FILE* f = std::fopen(temp.c_str(), "wb");
     if (f == nullptr) {
         throw std::runtime_error(path + ": cannot write: " + std::strerror(errno));

@@ -1,5 +1,5 @@
 // Output files are written whole or not at all: into a temporary beside the target, renamed
-// over it only once every byte is out.
+// over it only once every byte is out, and removed on an error, SIGINT or SIGTERM.
 #pragma once
 
 #include <string>

@@ -9,6 +9,7 @@
 
 #include "runtime/workloads.hpp"
 #include "sim/report.hpp"
+#include "tools/cli_numbers.hpp"
 #include "tools/output_file.hpp"
 #include "traces/trace.hpp"
 
@@ -80,7 +81,7 @@ void add_run_command(CLI::App& app) {
         ->check(CLI::IsMember({"epoll", "io_uring", "dpdk"}));
     cmd->add_option("--threads", o.threads, "io_context threads")
         ->capture_default_str()
-        ->check(CLI::Range(1u, 256u));
+        ->transform(unsigned_in(1, 256));
     cmd->add_option("--pump", o.pump,
                     "disabled | fixed:N | adaptive[:initial=2,max=16,unassisted=4] | quota:NS")
         ->capture_default_str();
@@ -91,27 +92,30 @@ void add_run_command(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::Range(0.001, 3600.0));
     cmd->add_option("--jobs", o.jobs, "Stop after this many jobs too (0: no limit)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->transform(unsigned_of<std::uint64_t>());
     cmd->add_option("--concurrency", o.concurrency,
                     "Jobs in flight (clients, connections; pipeline: consumers per stage); "
                     "0: 2 per thread (pipeline: 1 per thread)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->transform(unsigned_of<std::uint32_t>());
     cmd->add_option("--depth", o.depth, "chain: nested calls")
         ->capture_default_str()
-        ->check(CLI::Range(1u, 64u));
+        ->transform(unsigned_in(1, 64));
     cmd->add_option("--width", o.width, "fanout: children per when_all")
         ->capture_default_str()
-        ->check(CLI::Range(1u, 4096u));
+        ->transform(unsigned_in(1, 4096));
     cmd->add_option("--ops", o.ops, "chain, fanout: socket round trips per leaf")
         ->capture_default_str()
-        ->check(CLI::Range(1u, 1u << 20));
+        ->transform(unsigned_in(1, 1u << 20));
     cmd->add_option("--bytes", o.message_bytes, "pingpong: message size")
         ->capture_default_str()
-        ->check(CLI::Range(1u, 1u << 20));
+        ->transform(unsigned_in(1, 1u << 20));
     cmd->add_option("--port", o.port,
                     "http, pingpong: port on 127.0.0.1 to listen on (0: any free port, "
                     "announced on stderr with --serve)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->transform(unsigned_of<std::uint16_t>());
     cmd->add_flag("--serve", o.serve,
                   "http: serve outside clients (wrk, curl) for --duration seconds, or until "
                   "--jobs requests, without the built-in load generator; jobs are requests, "

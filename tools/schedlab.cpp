@@ -14,6 +14,7 @@
 #include "properties/check_command.hpp"
 #include "sim/report.hpp"
 #include "sim/simulator.hpp"
+#include "tools/cli_numbers.hpp"
 #include "tools/commands.hpp"
 #include "tools/output_file.hpp"
 #include "tools/replay_timeline.hpp"
@@ -34,18 +35,20 @@ constexpr int exit_bad_input = 2;  // bad usage or bad input
 void add_capture_options(CLI::App& cmd, sl::traces::pcap_options& o) {
     cmd.add_option("--stages", o.stages, "Pipeline stages per frame (compute segments)")
         ->capture_default_str()
-        ->check(CLI::Range(1u, sl::traces::max_capture_stages));
+        ->transform(sl::tools::unsigned_in(1, sl::traces::max_capture_stages));
     cmd.add_option("--base-compute-ns", o.base_compute_ns, "Compute of every stage, ns")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->transform(sl::tools::unsigned_of<std::uint64_t>());
     cmd.add_option("--per-byte-compute-ps", o.per_byte_compute_ps,
                    "Extra compute per byte of frame length, picoseconds")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->transform(sl::tools::unsigned_of<std::uint64_t>());
     cmd.add_option("--capacity", o.capacity, "Items each stage channel buffers")
         ->capture_default_str()
-        ->check(CLI::Range(1u, 1u << 20));
+        ->transform(sl::tools::unsigned_in(1, 1u << 20));
     cmd.add_option("--consumers", o.consumers, "Consumer coroutines per stage")
         ->capture_default_str()
-        ->check(CLI::Range(1u, 1024u));
+        ->transform(sl::tools::unsigned_in(1, sl::traces::max_channel_consumers));
 }
 
 std::string generator_help() {
@@ -56,6 +59,9 @@ std::string generator_help() {
             out += "      " + p.name + "=" + p.default_value + "  " + p.description + "\n";
         }
     }
+    out +=
+        "Parameters whose jobs would pass a trace's per-job bounds (2^20 frames, 10^15 ns of "
+        "demand, 2^24 operations) are refused.\n";
     return out;
 }
 
@@ -74,7 +80,12 @@ int run_gen(const gen_args& a) {
         if (eq == std::string::npos || eq == 0) {
             throw std::invalid_argument("gen: parameter '" + kv + "' is not KEY=VALUE");
         }
-        params[kv.substr(0, eq)] = kv.substr(eq + 1);
+        const std::string key = kv.substr(0, eq);
+        if (const auto [at, added] = params.emplace(key, kv.substr(eq + 1)); !added) {
+            // A second value would otherwise silently replace the first.
+            throw std::invalid_argument("gen: parameter '" + key + "' given twice ('" + key + "=" +
+                                        at->second + "' and '" + kv + "')");
+        }
     }
     auto source = sl::traces::make_generator(a.kind, params, a.jobs, a.seed);
     sl::traces::write_trace(*source, a.output);
@@ -188,8 +199,12 @@ int main(int argc, char** argv) {
     auto* gen = app.add_subcommand("gen", "Generate a workload trace");
     gen->add_option("kind", ga.kind, "Generator kind")->required();
     gen->add_option("params", ga.params, "Generator parameters as KEY=VALUE");
-    gen->add_option("--jobs", ga.jobs, "Number of jobs")->capture_default_str();
-    gen->add_option("--seed", ga.seed, "Seed for every random choice")->capture_default_str();
+    gen->add_option("--jobs", ga.jobs, "Number of jobs")
+        ->capture_default_str()
+        ->transform(sl::tools::unsigned_of<std::uint64_t>());
+    gen->add_option("--seed", ga.seed, "Seed for every random choice")
+        ->capture_default_str()
+        ->transform(sl::tools::unsigned_of<std::uint64_t>());
     gen->add_option("-o,--output", ga.output, "Trace file to write")->required();
     gen->footer(generator_help() +
                 "Examples:\n"
@@ -200,6 +215,12 @@ int main(int argc, char** argv) {
     import_args ia;
     auto* imp = app.add_subcommand("import", "Import a recording as a workload trace");
     imp->require_subcommand(1);
+    // Its own examples: a subcommand otherwise shows the top-level footer, replay's and gen's.
+    imp->footer(
+        "Examples:\n"
+        "  schedlab import pcap ../shared/data/tls_browsing.pcap -o tls.trace\n"
+        "  schedlab import chrome ../shared/data/chrome_trace_flows.json -o chrome.trace\n"
+        "  schedlab import pcap capture.pcapng --stages 4 -o c.trace");
     auto* pcap = imp->add_subcommand(
         "pcap",
         "Every frame of a capture (pcap in either byte order, us or ns timestamps, or pcapng) "
@@ -230,12 +251,13 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     replay->add_option("--workers", ra.workers, "Simulated worker threads")
         ->capture_default_str()
-        ->check(CLI::Range(1u, 1024u));
+        ->transform(sl::tools::unsigned_in(1, 1024));
     replay
         ->add_option("--seed", ra.seed,
                      "Seed for every choice the simulator makes (a --schedule file's own seed "
                      "replaces it)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->transform(sl::tools::unsigned_of<std::uint64_t>());
     replay->add_option("--costs", ra.costs, "Overhead model: default | zero | FILE (key = value)")
         ->capture_default_str();
     replay->add_flag("--json", ra.json, "Print one JSON object instead of a table");

@@ -93,8 +93,7 @@ private:
     struct program_totals {
         int depth = 1;
         bool has_send = false;
-        std::uint64_t frames = 1;
-        std::uint64_t demand_ns = 0;
+        job_totals cost;
     };
     struct named_entry {
         std::shared_ptr<const program> handle;
@@ -137,8 +136,8 @@ private:
     // Parses tokens[begin, end) as one step and adds it to its program's totals.
     step parse_step(const token_list& tokens, std::size_t begin, std::size_t end,
                     program_totals& totals) const;
-    void add_to(program_totals& totals, std::uint64_t frames, std::uint64_t demand_ns,
-                std::uint64_t times, std::string_view word) const;
+    void add_to(program_totals& totals, const step& s, const job_totals& sub,
+                std::string_view word) const;
     job parse_job(const token_list& tokens);
     // Handles a program, end or step line; false if the line is something else.
     bool handle_program_line(const token_list& tokens);
@@ -497,6 +496,7 @@ step text_reader::parse_step(const token_list& tokens, std::size_t begin, std::s
         fail("step", std::string(step_kinds), word);
     }
     const std::string duration_range = "a duration of at most 10^15 ns";
+    job_totals sub_cost;
     step result;
     result.kind = *kind;
     switch (*kind) {
@@ -546,7 +546,7 @@ step text_reader::parse_step(const token_list& tokens, std::size_t begin, std::s
                 fail("program", "call/fanout nesting at most 64 frames deep", name);
             }
             totals.depth = std::max(totals.depth, sub.depth + 1);
-            add_to(totals, sub.frames, sub.demand_ns, result.count, word);
+            sub_cost = sub.cost;
             result.sub = found->second.handle.get();
             break;
         }
@@ -564,28 +564,16 @@ step text_reader::parse_step(const token_list& tokens, std::size_t begin, std::s
             break;
         }
     }
-    if (result.kind == step_kind::compute || result.kind == step_kind::io) {
-        add_to(totals, 0, result.duration_ns, 1, word);
-    } else if (result.kind == step_kind::ready) {
-        add_to(totals, 0, result.duration_ns, result.count, word);
-    }
+    add_to(totals, result, sub_cost, word);
     return result;
 }
 
-void text_reader::add_to(program_totals& totals, std::uint64_t frames, std::uint64_t demand_ns,
-                         std::uint64_t times, std::string_view word) const {
-    // Saturating in 128 bits: the limits are far below 2^64, so nothing wraps on the way.
-    const auto frames_total = static_cast<u128>(totals.frames) + static_cast<u128>(frames) * times;
-    const auto demand_total =
-        static_cast<u128>(totals.demand_ns) + static_cast<u128>(demand_ns) * times;
-    if (frames_total > max_job_frames) {
-        fail("frames", "at most 2^20 coroutine frames per job (fan-out widths multiply)", word);
+void text_reader::add_to(program_totals& totals, const step& s, const job_totals& sub,
+                         std::string_view word) const {
+    const job_bound bound = add_step_totals(totals.cost, s, sub);
+    if (bound != job_bound::none) {
+        fail(job_bound_field(bound), job_bound_rule(bound), word);
     }
-    if (demand_total > max_job_demand_ns) {
-        fail("demand_ns", "at most 10^15 ns of demand per job, summed over its steps", word);
-    }
-    totals.frames = static_cast<std::uint64_t>(frames_total);
-    totals.demand_ns = static_cast<std::uint64_t>(demand_total);
 }
 
 job text_reader::parse_job(const token_list& tokens) {
@@ -740,7 +728,111 @@ bool same_steps(const program& a, const program& b) {
     return true;
 }
 
+job_bound measure_into(const program& prog, job_totals& totals, int depth,
+                       std::unordered_map<const program*, job_totals>& measured) {
+    if (depth > max_nesting_depth) {
+        // A cycle or a runaway chain in memory ends here instead of exhausting the stack.
+        throw std::invalid_argument("program " + prog.name + " is nested deeper than 64 frames");
+    }
+    job_totals own;
+    for (const step& s : prog.steps) {
+        job_totals sub;
+        if ((s.kind == step_kind::call || s.kind == step_kind::fanout) && s.sub != nullptr) {
+            if (const auto found = measured.find(s.sub); found != measured.end()) {
+                sub = found->second;
+            } else if (const job_bound bound = measure_into(*s.sub, sub, depth + 1, measured);
+                       bound != job_bound::none) {
+                return bound;
+            } else {
+                measured.emplace(s.sub, sub);
+            }
+        }
+        if (const job_bound bound = add_step_totals(own, s, sub); bound != job_bound::none) {
+            return bound;
+        }
+    }
+    totals = own;
+    return job_bound::none;
+}
+
 }  // namespace
+
+job_bound add_step_totals(job_totals& totals, const step& s, const job_totals& sub) {
+    // In 128 bits: every part is below 2^64, so no sum or product wraps on the way.
+    auto frames = static_cast<u128>(totals.frames);
+    auto demand_ns = static_cast<u128>(totals.demand_ns);
+    auto operations = static_cast<u128>(totals.operations);
+    switch (s.kind) {
+        case step_kind::compute:
+        case step_kind::io:
+            demand_ns += s.duration_ns;
+            operations += 1;
+            break;
+        case step_kind::ready:
+            demand_ns += static_cast<u128>(s.duration_ns) * s.count;
+            operations += s.count;
+            break;
+        case step_kind::call:
+        case step_kind::fanout: {
+            const std::uint64_t times = s.kind == step_kind::call ? 1 : s.count;
+            frames += static_cast<u128>(sub.frames) * times;
+            demand_ns += static_cast<u128>(sub.demand_ns) * times;
+            operations += 1 + static_cast<u128>(sub.operations) * times;
+            break;
+        }
+        case step_kind::yield:
+        case step_kind::send:
+            operations += 1;
+            break;
+    }
+    if (frames > max_job_frames) {
+        return job_bound::frames;
+    }
+    if (demand_ns > max_job_demand_ns) {
+        return job_bound::demand_ns;
+    }
+    if (operations > max_job_operations) {
+        return job_bound::operations;
+    }
+    totals.frames = static_cast<std::uint64_t>(frames);
+    totals.demand_ns = static_cast<std::uint64_t>(demand_ns);
+    totals.operations = static_cast<std::uint64_t>(operations);
+    return job_bound::none;
+}
+
+job_bound measure_program(const program& prog, job_totals& totals) {
+    std::unordered_map<const program*, job_totals> measured;
+    return measure_into(prog, totals, 1, measured);
+}
+
+const char* job_bound_field(job_bound bound) {
+    switch (bound) {
+        case job_bound::frames:
+            return "frames";
+        case job_bound::demand_ns:
+            return "demand_ns";
+        case job_bound::operations:
+            return "operations";
+        case job_bound::none:
+            break;
+    }
+    return "none";
+}
+
+std::string job_bound_rule(job_bound bound) {
+    switch (bound) {
+        case job_bound::frames:
+            return "at most 2^20 coroutine frames per job (fan-out widths multiply)";
+        case job_bound::demand_ns:
+            return "at most 10^15 ns of demand per job, summed over its steps";
+        case job_bound::operations:
+            return "at most 2^24 (16777216) operations per job (every step and every ready "
+                   "operation once; calls and fan-out widths multiply)";
+        case job_bound::none:
+            break;
+    }
+    return "no bound exceeded";
+}
 
 bool is_valid_name(const std::string& name) {
     return valid_name(name);
@@ -756,16 +848,22 @@ trace_writer::trace_writer(const std::string& path) : path_(path) {
     for (int attempt = 0; attempt < 100; ++attempt) {
         temp_path_ = path_ + ".tmp." + std::to_string(::getpid()) + "." +
                      std::to_string(temp_counter.fetch_add(1));
+        // Registered before the file exists, so that no signal falls between the two.
+        cleanup_ = temp_cleanup(temp_path_);
         fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd_ >= 0) {
             break;
         }
         if (errno != EEXIST) {
+            const int error = errno;
+            cleanup_.release();
             temp_path_.clear();
+            errno = error;
             throw_errno("cannot create a temporary file beside " + path_);
         }
     }
     if (fd_ < 0) {
+        cleanup_.release();
         temp_path_.clear();
         throw std::system_error(EEXIST, std::generic_category(),
                                 "cannot create a temporary file beside " + path_);
@@ -788,6 +886,7 @@ void trace_writer::abort() noexcept {
         ::unlink(temp_path_.c_str());
         temp_path_.clear();
     }
+    cleanup_.release();
     broken_ = true;
 }
 
@@ -947,6 +1046,7 @@ trace_writer::program_info trace_writer::check_steps(const program& prog, int de
     }
     program_info info;
     for (const step& s : prog.steps) {
+        job_totals sub_cost;
         switch (s.kind) {
             case step_kind::compute:
             case step_kind::io:
@@ -983,6 +1083,7 @@ trace_writer::program_info trace_writer::check_steps(const program& prog, int de
                     throw std::invalid_argument(label + " is nested deeper than 64 frames");
                 }
                 info.depth = std::max(info.depth, sub.depth + 1);
+                sub_cost = sub.cost;
                 break;
             }
             case step_kind::yield:
@@ -997,6 +1098,12 @@ trace_writer::program_info trace_writer::check_steps(const program& prog, int de
                 break;
             default:
                 throw std::invalid_argument(label + ": step of unknown kind");
+        }
+        // The reader's per-job bounds, counted the same way, so that what is written reads
+        // back.
+        if (const job_bound bound = add_step_totals(info.cost, s, sub_cost);
+            bound != job_bound::none) {
+            throw std::invalid_argument(label + ": " + job_bound_rule(bound));
         }
     }
     return info;
@@ -1106,6 +1213,7 @@ void trace_writer::commit() {
         if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
             throw_errno("cannot rename " + temp_path_ + " to " + path_);
         }
+        cleanup_.release();
         temp_path_.clear();
         committed_ = true;
     } catch (...) {

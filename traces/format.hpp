@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "traces/pcap.hpp"
+#include "traces/temp_cleanup.hpp"
 #include "traces/trace.hpp"
 
 namespace schedlab::traces {
@@ -40,10 +41,40 @@ inline constexpr int max_nesting_depth = 64;
 // demand summed over every step it runs, so no job can exhaust memory or wrap the clock.
 inline constexpr std::uint64_t max_job_frames = std::uint64_t{1} << 20;
 inline constexpr std::uint64_t max_job_demand_ns = 1'000'000'000'000'000ULL;
+// Operations one job may make the simulator run: every step once, every ready operation once,
+// calls and fan-outs multiplied through like frames. Each costs the simulator a few events, so
+// one job stays well below the stall bound (sim_config::stall_events_max, 2*10^8 events
+// without a completion) and a valid job is never mistaken for a stalled one.
+inline constexpr std::uint64_t max_job_operations = std::uint64_t{1} << 24;
 inline constexpr std::uint32_t max_channel_consumers = 1024;
 inline constexpr std::size_t max_channels = 4096;
 // Longer lines are rejected so that garbage without newlines cannot exhaust memory.
 inline constexpr std::size_t max_line_bytes = std::size_t{1} << 22;
+
+// What running a program once asks of the simulator, sub-programs included.
+struct job_totals {
+    std::uint64_t frames = 1;
+    std::uint64_t demand_ns = 0;
+    std::uint64_t operations = 0;
+};
+
+// The per-job bound a job_totals exceeds, if any.
+enum class job_bound { none, frames, demand_ns, operations };
+
+// Adds step `s` to the totals of the program it belongs to; `sub` holds the totals of the
+// step's sub-program (read only for call and fanout). Returns the first bound the sum exceeds
+// and then leaves `totals` unchanged. The reader, the writer and the generators all count
+// through this one function, so that they agree on what a job may ask.
+job_bound add_step_totals(job_totals& totals, const step& s, const job_totals& sub);
+
+// The totals of `prog` and everything it calls, into `totals`; stops at the first bound
+// exceeded and returns it.
+job_bound measure_program(const program& prog, job_totals& totals);
+
+// The field a bound is reported under ("frames", "demand_ns", "operations") and its rule as
+// the reader states it.
+const char* job_bound_field(job_bound bound);
+std::string job_bound_rule(job_bound bound);
 
 // True for a name the text format can carry (program, class, channel or meta key).
 bool is_valid_name(const std::string& name);
@@ -53,7 +84,8 @@ bool is_valid_name(const std::string& name);
 std::unique_ptr<job_source> open_trace(const std::string& path);
 
 // Writes a trace incrementally to a temporary file beside `path` and renames it into place on
-// commit(), so `path` never holds a half-written trace. Named programs are written the first
+// commit(), so `path` never holds a half-written trace; SIGINT or SIGTERM removes the
+// temporary too (temp_cleanup). Named programs are written the first
 // time a job reaches them, sub-programs before the programs that reference them. Data that
 // the reader would reject (decreasing arrivals, undeclared classes, a send inside a called
 // program, names with spaces, ...) throws std::invalid_argument; I/O failures throw
@@ -80,6 +112,7 @@ private:
     struct program_info {
         int depth = 1;
         bool has_send = false;
+        job_totals cost;
     };
 
     program_info check_steps(const program& prog, int depth_so_far);
@@ -91,6 +124,7 @@ private:
 
     std::string path_;
     std::string temp_path_;
+    temp_cleanup cleanup_;
     int fd_ = -1;
     std::string buffer_;
     bool header_written_ = false;

@@ -254,6 +254,37 @@ TEST_CASE("a job whose fan-outs multiply past 2^20 frames is an error naming fra
     CHECK_THAT(std::string(e.what()), Contains("2^20"));
 }
 
+TEST_CASE("a job of 2^24 operations is accepted and one more is an error naming operations") {
+    std::string text = magic_line + "program busy\n";
+    for (int i = 0; i < 16; ++i) {
+        text += "  ready 1048576 0\n";
+    }
+    const auto jobs = read_text(text + "end\njob 0 0 busy\n");
+    REQUIRE(jobs.size() == 1);
+    // The 17th ready line is line 19: the magic line, 'program busy', then 16 accepted steps.
+    const auto e = check_error(text + "  yield\nend\n", 19, "operations");
+    CHECK_THAT(std::string(e.what()), Contains("2^24") && Contains("got 'yield'"));
+}
+
+TEST_CASE("a job that would outlast the simulator's stall bound is refused on its job line") {
+    // 2000 ready steps of 2^20 operations each: valid step by step, but about 2*10^9
+    // operations for one job, which the simulator would report as a stall.
+    std::string text = magic_line + "job 0 0 : ready 1048576 0";
+    for (int i = 1; i < 2000; ++i) {
+        text += " ; ready 1048576 0";
+    }
+    check_error(text + "\n", 2, "operations");
+}
+
+TEST_CASE("operations multiply through fan-outs like frames") {
+    const auto e = check_error(magic_line +
+                                   "program leaf\n  ready 1024 0\nend\n"
+                                   "program mid\n  fanout 128 leaf\nend\n"
+                                   "program top\n  fanout 128 mid\nend\n",
+                               9, "operations");
+    CHECK_THAT(std::string(e.what()), Contains("got 'fanout'"));
+}
+
 TEST_CASE("call chains of 64 frames are accepted") {
     std::string text = magic_line + "program p0\n  compute 1\nend\n";
     for (int i = 1; i < 64; ++i) {
@@ -654,6 +685,21 @@ TEST_CASE("writing into a missing directory is a system_error") {
     CHECK_THROWS_AS(write_trace(src, dir.file("no/such/dir.trace")), std::system_error);
 }
 
+TEST_CASE("measure_program counts what the reader counts") {
+    auto leaf = named("leaf", {step{step_kind::ready, 4, 10, nullptr, 0}});
+    auto top = named("top", {step{step_kind::fanout, 3, 0, leaf.get(), 0},
+                             step{step_kind::compute, 1, 7, nullptr, 0}, call_of(*leaf)});
+    job_totals totals;
+    REQUIRE(measure_program(*top, totals) == job_bound::none);
+    CHECK(totals.frames == 5);              // top, three fan-out children, one call
+    CHECK(totals.demand_ns == 4 * 40 + 7);  // four runs of leaf and the compute
+    CHECK(totals.operations == 1 + 3 * 4 + 1 + 1 + 4);
+    auto heavy = named("heavy", {step{step_kind::ready, 1048576, 0, nullptr, 0}});
+    auto over = named("over", {step{step_kind::fanout, 17, 0, heavy.get(), 0}});
+    CHECK(measure_program(*over, totals) == job_bound::operations);
+    CHECK(std::string(job_bound_field(job_bound::operations)) == "operations");
+}
+
 TEST_CASE("the writer emits sub-programs before the programs that call them") {
     auto leaf = named("leaf", {step{}});
     auto mid = named("mid", {call_of(*leaf)});
@@ -730,6 +776,12 @@ TEST_CASE("the writer rejects data the reader would reject") {
         loop->steps[0] = call_of(*loop);
         list_source src(one_class_header(), {job{0, 0, loop}});
         CHECK_THROWS_AS(write_trace(src, path), std::invalid_argument);
+    }
+    SECTION("a job over the per-job operations bound") {
+        auto heavy = named("heavy", {step{step_kind::ready, 1048576, 0, nullptr, 0}});
+        auto over = named("over", {step{step_kind::fanout, 17, 0, heavy.get(), 0}});
+        list_source src(one_class_header(), {job{0, 0, over}});
+        CHECK_THROWS_WITH(write_trace(src, path), Contains("program over") && Contains("2^24"));
     }
     SECTION("a meta value with a line break") {
         workload_header header = one_class_header();

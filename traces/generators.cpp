@@ -104,6 +104,15 @@ public:
 
     const std::vector<std::pair<std::string, std::string>>& resolved() const { return values_; }
 
+    // "name=value" for each of `names`, joined for a message.
+    std::string describe(std::initializer_list<const char*> names) const {
+        std::vector<std::string> parts;
+        for (const char* name : names) {
+            parts.push_back(std::string(name) + "=" + raw(name));
+        }
+        return joined(parts, ", ");
+    }
+
     std::uint64_t integer(const std::string& name, std::uint64_t min, std::uint64_t max) const {
         const std::string& text = raw(name);
         std::uint64_t value = 0;
@@ -215,7 +224,7 @@ class generator_source : public job_source {
 public:
     generator_source(const std::string& kind, const param_values& params, std::uint64_t jobs,
                      std::uint64_t seed)
-        : jobs_(jobs), rng_(seed) {
+        : kind_(kind), jobs_(jobs), rng_(seed) {
         header_.meta.emplace_back("generator", kind);
         for (const auto& [name, value] : params.resolved()) {
             header_.meta.emplace_back("param." + name, value);
@@ -246,6 +255,19 @@ protected:
         return store_.add(program{std::move(name), std::move(steps)});
     }
 
+    // Refuses, before anything is written, parameters whose jobs the trace reader would reject,
+    // counting through the reader's own function; `names` are the parameters that shape `prog`.
+    void check_job_bounds(const program& prog, const param_values& p,
+                          std::initializer_list<const char*> names) const {
+        job_totals totals;
+        const job_bound bound = measure_program(prog, totals);
+        if (bound != job_bound::none) {
+            throw std::invalid_argument("generator '" + kind_ + "': " + p.describe(names) +
+                                        " give jobs over the trace format's per-job bound on " +
+                                        job_bound_field(bound) + ": " + job_bound_rule(bound));
+        }
+    }
+
     // Periodic arrivals are exact integers; the whole span is checked up front so that no
     // arrival can pass the format's limit.
     void check_periodic_span(std::uint64_t interval_ns) const {
@@ -274,6 +296,7 @@ protected:
         return static_cast<std::uint64_t>(std::llround(clock_ns_));
     }
 
+    std::string kind_;
     workload_header header_;
     detail::program_store store_;
     std::uint64_t jobs_;
@@ -307,6 +330,7 @@ public:
             root_ = add_program(numbered("L", level), std::move(steps));
             below = root_.get();
         }
+        check_job_bounds(*root_, p, {"depth", "compute_ns"});
     }
 
 private:
@@ -325,17 +349,6 @@ public:
         const auto compute_ns = p.integer("compute_ns", 0, max_duration_ns);
         interval_ns_ = p.integer("interval_ns", 0, max_arrival_ns);
         check_periodic_span(interval_ns_);
-        // The same per-job frame bound the trace reader enforces: every level's frames count.
-        u128 level_frames = 1, frames = 1;
-        for (std::uint64_t i = 0; i < nesting; ++i) {
-            level_frames *= width;
-            frames += level_frames;
-            if (frames > max_job_frames) {
-                throw std::invalid_argument(
-                    "generator 'fanout': width^1 + ... + width^nesting frames must be at most "
-                    "2^20 per job");
-            }
-        }
         header_.classes.push_back({0, "default"});
         const program* below = add_program("leaf", {compute_step(compute_ns)}).get();
         // Levels nesting-1 down to 1 are pure when_all nodes; the root adds the compute around
@@ -345,6 +358,7 @@ public:
         }
         root_ =
             add_program("root", {compute_step(500), fanout_step(width, below), compute_step(500)});
+        check_job_bounds(*root_, p, {"width", "nesting", "compute_ns"});
     }
 
 private:
@@ -375,6 +389,7 @@ public:
             steps.push_back(send_step(1));
         }
         prog_ = add_program("pingpong", std::move(steps));
+        check_job_bounds(*prog_, p, {"rounds", "compute_ns"});
     }
 
 private:
@@ -408,6 +423,10 @@ public:
             steps.push_back(ready_step(run, run_compute_ns));
         }
         stream_ = add_program("stream", std::move(steps));
+        check_job_bounds(*request_, p, {"request_compute_ns", "io_ns"});
+        if (streams_ > 0) {
+            check_job_bounds(*stream_, p, {"run", "runs", "run_compute_ns", "io_ns"});
+        }
     }
 
 private:
@@ -446,6 +465,7 @@ public:
             steps.push_back(compute_step(compute_ns));
         }
         prog_ = add_program("pipeline", std::move(steps));
+        check_job_bounds(*prog_, p, {"stages", "compute_ns"});
     }
 
 private:
@@ -471,6 +491,10 @@ public:
             static_cast<double>(mean_service_ns_) / (utilization * static_cast<double>(workers));
         check_poisson_span(mean_gap_ns_);
         header_.classes.push_back({0, "default"});
+        // The largest job make() can draw: every ready operation and the longest service.
+        const program largest{
+            "", {ready_step(std::max(ready_before_, 1U), 0), compute_step(max_duration_ns)}};
+        check_job_bounds(largest, p, {"ready_before", "mean_service_ns"});
     }
 
 private:

@@ -115,6 +115,58 @@ TEST_CASE("a workload whose arrivals would pass 2^62 ns is an invalid_argument")
                     std::invalid_argument);
 }
 
+TEST_CASE("parameters whose jobs pass the reader's per-job bounds are refused, named") {
+    struct over {
+        std::string kind;
+        std::map<std::string, std::string> params;
+        std::string bound;
+    };
+    const std::vector<over> cases = {
+        {"chain", {{"depth", "64"}, {"compute_ns", "99999999999999"}}, "demand_ns"},
+        {"fanout", {{"width", "1024"}, {"nesting", "2"}}, "frames"},
+        {"fanout",
+         {{"width", "64"}, {"nesting", "3"}, {"compute_ns", "1000000000000"}},
+         "demand_ns"},
+        {"pingpong", {{"rounds", "65536"}, {"compute_ns", "10000000000000"}}, "demand_ns"},
+        {"mixed",
+         {{"run", "1048576"}, {"runs", "65536"}, {"run_compute_ns", "1000000"}},
+         "operations"},
+        {"mixed",
+         {{"run", "1"}, {"runs", "2"}, {"run_compute_ns", "1000000000000000"}},
+         "demand_ns"},
+        {"mixed", {{"run", "1048576"}, {"runs", "17"}, {"run_compute_ns", "0"}}, "operations"},
+        {"mixed",
+         {{"request_compute_ns", "1000000000000000"}, {"io_ns", "1000000000000000"}},
+         "demand_ns"},
+        {"pipeline", {{"stages", "1024"}, {"compute_ns", "1000000000000000"}}, "demand_ns"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.kind << " over " << c.bound);
+        const std::string message = invalid_argument_message(c.kind, c.params);
+        CHECK_THAT(message, Contains("generator '" + c.kind + "'"));
+        CHECK_THAT(message, Contains("per-job bound on " + c.bound));
+        for (const auto& [name, value] : c.params) {
+            CHECK_THAT(message, Contains(name + "=" + value));
+        }
+    }
+}
+
+TEST_CASE("parameters right at the per-job bounds give traces the reader accepts") {
+    // 64 levels of 15625000000000 ns each is exactly 10^15 ns; 16 runs of 2^20 ready
+    // operations and their 16 io steps stay under 2^24 operations.
+    const std::vector<std::pair<std::string, std::map<std::string, std::string>>> cases = {
+        {"chain", {{"depth", "64"}, {"compute_ns", "15625000000000"}}},
+        {"mixed", {{"streams", "1"}, {"run", "1048576"}, {"runs", "15"}, {"run_compute_ns", "0"}}},
+    };
+    for (const auto& [kind, params] : cases) {
+        INFO(kind);
+        temp_dir dir;
+        auto src = make_generator(kind, params, 2, 1);
+        write_trace(*src, dir.file("g.trace"));
+        CHECK(drain(*open_trace(dir.file("g.trace"))).size() == 2);
+    }
+}
+
 TEST_CASE("generators record kind, parameters, jobs and seed in the header") {
     auto src = make_generator("poisson", {{"service", "det"}}, 123, 77);
     const auto& header = src->header();
