@@ -9,29 +9,18 @@
 #include <sstream>
 #include <string>
 
+#include "tools/test_support.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-struct outcome {
-    int status = -1;
-    std::string out, err;
-};
+using schedlab::test_support::outcome;
+using schedlab::test_support::slurp;
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-struct scratch {
-    fs::path dir;
-    scratch() {
-        char name[] = "/tmp/schedlab-check-XXXXXX";
-        dir = ::mkdtemp(name);
-    }
-    ~scratch() { fs::remove_all(dir); }
+// A scratch directory per test case, removed at the end.
+struct scratch : schedlab::test_support::scratch {
+    scratch() : schedlab::test_support::scratch("schedlab-check") {}
 };
 
 outcome run(const std::string& args, const scratch& s) {

@@ -11,31 +11,19 @@
 #include <sstream>
 #include <string>
 
+#include "tools/test_support.hpp"
+
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
 
-struct outcome {
-    int status = -1;
-    std::string out, err;
-};
+using schedlab::test_support::outcome;
+using schedlab::test_support::slurp;
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-struct scratch {
-    fs::path dir;
-    scratch() {
-        char name[] = "/tmp/schedlab-compare-XXXXXX";
-        dir = ::mkdtemp(name);
-    }
-    ~scratch() { fs::remove_all(dir); }
-    std::string operator/(const std::string& name) const { return (dir / name).string(); }
+// A scratch directory per test case, removed at the end.
+struct scratch : schedlab::test_support::scratch {
+    scratch() : schedlab::test_support::scratch("schedlab-compare") {}
 };
 
 // Runs a shell command line in the scratch directory, with `schedlab` meaning the built binary.
@@ -49,8 +37,9 @@ outcome shell(const std::string& line, const scratch& s) {
         pos = at + 9;
     }
     cmd += line.substr(pos);
-    const std::string full = "cd " + s.dir.string() + " && (" + cmd + ") >" + (s / "stdout") +
-                             " 2>" + (s / "stderr") + " </dev/null";
+    const std::string full = "cd " + s.dir.string() + " && (" + cmd + ") >" +
+                             (s / "stdout").string() + " 2>" + (s / "stderr").string() +
+                             " </dev/null";
     const int raw = std::system(full.c_str());
     outcome o;
     o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);

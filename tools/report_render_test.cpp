@@ -12,24 +12,18 @@
 #include <sstream>
 #include <string>
 
+#include "tools/test_support.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using schedlab::test_support::outcome;
+using schedlab::test_support::slurp;
 
-struct scratch {
-    fs::path dir;
-    scratch() {
-        char name[] = "/tmp/schedlab-render-XXXXXX";
-        dir = ::mkdtemp(name);
-    }
-    ~scratch() { fs::remove_all(dir); }
+// A scratch directory per test case, removed at the end.
+struct scratch : schedlab::test_support::scratch {
+    scratch() : schedlab::test_support::scratch("schedlab-render") {}
 };
 
 int run(const std::string& cmd) {

@@ -11,21 +11,22 @@
 #include "traces/chrome_import.hpp"
 #include "traces/format.hpp"
 
+#include "tools/test_support.hpp"
+
 namespace fs = std::filesystem;
 namespace tr = schedlab::traces;
 
 namespace {
 
-const std::string real_file = std::string(SCHEDLAB_DATA_DIR) + "/chrome_trace_flows.json";
+using schedlab::test_support::outcome;
+using schedlab::test_support::slurp;
 
-struct scratch {
-    fs::path dir;
-    scratch() {
-        char name[] = "/tmp/schedlab-chrome-XXXXXX";
-        dir = ::mkdtemp(name);
-    }
-    ~scratch() { fs::remove_all(dir); }
+// A scratch directory per test case, removed at the end.
+struct scratch : schedlab::test_support::scratch {
+    scratch() : schedlab::test_support::scratch("schedlab-chrome") {}
 };
+
+const std::string real_file = std::string(SCHEDLAB_DATA_DIR) + "/chrome_trace_flows.json";
 
 std::map<std::string, std::uint64_t> stats_of(const tr::job_source& s) {
     std::map<std::string, std::uint64_t> m;
