@@ -9,6 +9,7 @@
 #include "properties/schedule.hpp"
 #include "properties/workload.hpp"
 #include "sim/report.hpp"
+#include "tools/test_support.hpp"
 #include "traces/format.hpp"
 
 using namespace schedlab;
@@ -45,10 +46,9 @@ std::optional<failure> replay_files(const check_report& r, const check_options& 
     return run_once(back, c, *follow).failed;
 }
 
-std::string temp_dir(const char* name) {
-    return (std::filesystem::temp_directory_path() / ("schedlab-properties-" + std::string(name)))
-        .string();
-}
+// A private directory per use, removed at the end of the test case, so that concurrent test
+// runs cannot meet in it.
+using scratch = schedlab::test_support::scratch;
 
 }  // namespace
 
@@ -122,7 +122,8 @@ TEST_CASE("must show 1: fixed:1000000 breaks the starvation bound of 16, shrunk 
     // request waits in the run queue: no hop can go without the streak falling to 16.
     CHECK(r.shrink.jobs_after == 19);
     CHECK(r.shrink.steps_after == 19);
-    const auto again = replay_files(r, o, temp_dir("starve"));
+    const scratch dir("schedlab-properties-starve");
+    const auto again = replay_files(r, o, dir.dir.string());
     REQUIRE(again);
     CHECK(again->property == "starvation");
     CHECK(again->message == r.counterexample_failure.message);
@@ -160,7 +161,8 @@ TEST_CASE("must show 1: a recycler that drops one frame in a thousand is caught 
     CHECK(frames >= 1000);
     CHECK(frames == 1008);
     CHECK(r.shrink.choices_after == 0);
-    const auto again = replay_files(r, o, temp_dir("leak"));
+    const scratch dir("schedlab-properties-leak");
+    const auto again = replay_files(r, o, dir.dir.string());
     REQUIRE(again);
     CHECK(again->property == "frames-returned");
 }
@@ -178,7 +180,8 @@ TEST_CASE("must show 1: a when_all that loses a wake-up is caught as a liveness 
                         << ", fan-out width steps " << r.shrink.steps_after);
     // Four fan-outs are needed for the fourth to lose its wake-up.
     CHECK(r.shrink.jobs_after == 4);
-    const auto again = replay_files(r, o, temp_dir("wakeup"));
+    const scratch dir("schedlab-properties-wakeup");
+    const auto again = replay_files(r, o, dir.dir.string());
     REQUIRE(again);
     CHECK(again->property == "liveness");
 }

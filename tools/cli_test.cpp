@@ -1,6 +1,7 @@
 // The schedlab command as a user meets it: real captures, determinism to the byte, and a
 // clear error with exit status 2 for every kind of bad input.
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
@@ -205,6 +206,38 @@ TEST_CASE("a failed write leaves no half-written output file") {
     for (const auto& entry : fs::directory_iterator(s.dir)) {
         CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);
     }
+}
+
+TEST_CASE("an output path that is a FIFO, a symlink or a device is refused, not replaced") {
+    scratch s;
+    REQUIRE(run("gen chain --jobs 20 -o " + (s / "c.trace").string(), s).status == 0);
+    const std::string fifo = (s / "fifo").string(), link = (s / "link").string();
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    std::ofstream(s / "target") << "kept\n";
+    fs::create_symlink(s / "target", link);
+    const std::string in = (s / "c.trace").string();
+    for (const std::string& target : {fifo, link}) {
+        INFO(target);
+        for (const std::string& args :
+             {"replay " + in + " -q -o " + target, "replay " + in + " -q --timeline " + target,
+              "gen chain --jobs 5 -o " + target}) {
+            const outcome o = run(args, s);
+            INFO(args << "\n" << o.err);
+            CHECK(o.status == 2);
+            CHECK_THAT(o.err, Catch::Contains(target) && Catch::Contains("field 'output'"));
+        }
+    }
+    CHECK(fs::is_fifo(fs::symlink_status(fifo)));
+    CHECK(fs::is_symlink(fs::symlink_status(link)));
+    CHECK(slurp(s / "target") == "kept\n");
+}
+
+TEST_CASE("a timeline window without a timeline is refused") {
+    scratch s;
+    REQUIRE(run("gen chain --jobs 20 -o " + (s / "c.trace").string(), s).status == 0);
+    const outcome o = run("replay " + (s / "c.trace").string() + " --timeline-window 0:100", s);
+    CHECK(o.status == 2);
+    CHECK_THAT(o.err, Catch::Contains("--timeline-window") && Catch::Contains("--timeline"));
 }
 
 TEST_CASE("bad policy specs and options exit 2") {

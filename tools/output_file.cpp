@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "traces/temp_cleanup.hpp"
+#include "traces/trace.hpp"
 
 namespace schedlab::tools {
 
@@ -20,6 +21,7 @@ void check_output_path(const std::string& option, const std::string& path) {
     if (path.empty()) fail("expected a file name");
     std::error_code ec;
     if (fs::is_directory(path, ec)) fail("it is a directory");
+    traces::check_replaceable(path);
     fs::path dir = fs::path(path).parent_path();
     if (dir.empty()) dir = ".";
     if (!fs::is_directory(dir, ec)) fail("directory " + dir.string() + " does not exist");
@@ -30,6 +32,7 @@ void check_output_path(const std::string& option, const std::string& path) {
 }
 
 void write_file_atomically(const std::string& path, std::string_view contents) {
+    traces::check_replaceable(path);
     const std::string temp = path + ".tmp." + std::to_string(::getpid());
     // Removed on SIGINT or SIGTERM too; registered before the file exists.
     traces::temp_cleanup cleanup(temp);

@@ -23,13 +23,17 @@ timeline_options& options() {
 }  // namespace
 
 void add_timeline_options(CLI::App& replay) {
-    replay.add_option("--timeline", options().file,
-                      "Also write the run as a Chrome trace (chrome://tracing, Perfetto): "
-                      "workers as threads, runs as slices, queue hand-offs as flows, run-queue "
-                      "length and frames outstanding as counters");
-    replay.add_option("--timeline-window", options().window,
-                      "FROM_NS:TO_NS of virtual time to keep in the timeline (default: all; a "
-                      "long run's full timeline is large)");
+    auto* file = replay.add_option(
+        "--timeline", options().file,
+        "Also write the run as a Chrome trace (chrome://tracing, Perfetto): workers as threads, "
+        "runs as slices, queue hand-offs as flows, run-queue length and frames outstanding as "
+        "counters");
+    // A window without a timeline would be ignored without a word.
+    replay
+        .add_option("--timeline-window", options().window,
+                    "FROM_NS:TO_NS of virtual time to keep in the timeline (default: all; a "
+                    "long run's full timeline is large)")
+        ->needs(file);
 }
 
 sim::chrome_timeline::window parse_window(const std::string& text) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "tools/test_support.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -91,8 +93,8 @@ TEST_CASE("C++ files are as clang-format leaves them") {
     for (const auto& f : project_files()) {
         if (is_cpp(f)) files += " '" + f.string() + "'";
     }
-    const std::string log =
-        (fs::temp_directory_path() / "schedlab-style-clang-format.log").string();
+    const schedlab::test_support::scratch dir("schedlab-style");
+    const std::string log = (dir / "clang-format.log").string();
     const std::string cmd = "cd '" + std::string(SCHEDLAB_SOURCE_DIR) +
                             "' && clang-format --dry-run --Werror" + files + " >'" + log + "' 2>&1";
     const int raw = std::system(cmd.c_str());

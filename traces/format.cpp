@@ -843,6 +843,7 @@ std::unique_ptr<job_source> open_trace(const std::string& path) {
 }
 
 trace_writer::trace_writer(const std::string& path) : path_(path) {
+    check_replaceable(path_);
     // The temporary lives beside the target so that the final rename stays on one file
     // system and is atomic.
     for (int attempt = 0; attempt < 100; ++attempt) {

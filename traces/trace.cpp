@@ -1,8 +1,26 @@
 #include "traces/trace.hpp"
 
 #include <cstdio>
+#include <filesystem>
+#include <system_error>
 
 namespace schedlab::traces {
+
+void check_replaceable(const std::string& path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::file_status st = fs::symlink_status(path, ec);
+    if (ec || st.type() == fs::file_type::not_found || st.type() == fs::file_type::regular) {
+        return;  // a new path, a regular file, or nothing that can be inspected (open says)
+    }
+    throw input_error(path, "", "output",
+                      "a regular file or a new path (outputs are written to a temporary and "
+                      "renamed into place, which would replace this " +
+                          std::string(st.type() == fs::file_type::symlink     ? "symlink"
+                                      : st.type() == fs::file_type::directory ? "directory"
+                                                                              : "special file") +
+                          ")");
+}
 
 const char* to_string(step_kind kind) {
     switch (kind) {

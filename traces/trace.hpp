@@ -98,4 +98,9 @@ private:
     std::string file_, where_, field_;
 };
 
+// Outputs are written to a temporary and renamed over their path, which replaces whatever is
+// there: fine for a regular file, wrong for a device, FIFO, socket, symlink or directory,
+// which would be replaced rather than written to. Throws input_error for those.
+void check_replaceable(const std::string& path);
+
 }  // namespace schedlab::traces
