@@ -70,9 +70,12 @@ public:
 
     void start_io(io_op& op) override {
         std::unique_lock lk(mu_);
-        // Retry under the lock: an edge that fired between the speculative attempt and this
-        // point found no waiter, so only this retry can see its data.
-        if (attempt_io(op)) {
+        // Retry under the lock: with several threads, a turn on another one may have taken an
+        // edge that fired between the speculative attempt and this point, found no waiter and
+        // dropped it, so only this retry can see its data. With one thread no turn runs in
+        // between, the edge waits in epoll's ready list for the next turn, and the retry would
+        // only be a second failing system call.
+        if (!turns_alone && attempt_io(op)) {
             lk.unlock();
             post_now(op.waiter);
             return;

@@ -84,6 +84,7 @@ io_context::io_context(std::unique_ptr<reactor> r, const context_options& option
     }
     reactor_->post_fn = &io_context::post_trampoline;
     reactor_->post_ctx = this;
+    reactor_->turns_alone = options_.threads == 1;
     queue_.push_back(entry{});  // the reactor's turn
 }
 

@@ -68,6 +68,10 @@ public:
     // was being started). The io_context posts them.
     void (*post_fn)(void* ctx, std::coroutine_handle<> h) noexcept = nullptr;
     void* post_ctx = nullptr;
+    // Set by an io_context with one thread: then no turn can run while an operation is being
+    // started (the turn and the handler that starts it take turns on that thread), so an edge
+    // that fires in between stays queued for the next turn, which sees the waiter.
+    bool turns_alone = false;
 
 protected:
     void post_now(std::coroutine_handle<> h) noexcept { post_fn(post_ctx, h); }
