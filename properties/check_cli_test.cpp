@@ -74,6 +74,20 @@ TEST_CASE("check finds the planted starvation, and the printed replay reproduces
     CHECK_THAT(other.err, Catch::Contains("counterexample.schedule:set pump: field 'pump'") &&
                               Catch::Contains("fixed:1000000") && Catch::Contains("'disabled'"));
 
+    // A recorded setting that does not parse is bad input, named once.
+    std::string text = slurp(s.dir / "cx" / "counterexample.schedule");
+    const auto at = text.find("set pump ");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, text.find('\n', at) - at, "set pump fixed:-3");
+    std::ofstream(s.dir / "bad.schedule", std::ios::binary) << text;
+    const auto bad = run("replay " + (s.dir / "cx" / "counterexample.trace").string() +
+                             " -q --schedule " + (s.dir / "bad.schedule").string(),
+                         s);
+    CHECK(bad.status == 2);
+    CHECK_THAT(bad.err, Catch::Contains("bad.schedule:set pump: field 'pump'") &&
+                            Catch::Contains("got '-3'"));
+    CHECK(bad.err.find("got", bad.err.find("got '-3'") + 1) == std::string::npos);
+
     // Same inputs and seed: the same files, byte for byte.
     const auto cx2 = (s.dir / "cx2").string();
     REQUIRE(run("check hop-storm --pump fixed:1000000 --runs 300 --out " + cx2, s).status == 1);

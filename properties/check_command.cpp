@@ -310,7 +310,9 @@ std::unique_ptr<sim::chooser> apply_schedule(sim::sim_config& config, const std:
         } catch (const traces::input_error&) {
             throw;
         } catch (const std::exception& e) {
-            throw traces::input_error(path, "set " + key, key, e.what(), value);
+            // The parser's message already names the value it got.
+            throw traces::input_error(path, "set " + key, key,
+                                      "a valid setting (" + std::string(e.what()) + ")");
         }
         if (!is_given(key)) {
             config = recorded;
