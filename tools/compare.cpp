@@ -2,6 +2,7 @@
 #include <unistd.h>
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -143,6 +144,90 @@ std::pair<ojson, ojson> split_records(const std::vector<task>& tasks, std::vecto
         if (tasks[k].check) checks.push_back(std::move(records[k]));
     }
     return {std::move(runs), std::move(checks)};
+}
+
+// What the report reads of one record, checked before anything is merged, so that an edited or
+// foreign results.json is refused naming its file, the record and the field, rather than
+// failing deep in the analysis or rendering a nonsense number.
+void check_record(const fs::path& file, const char* list, std::size_t k, const ojson& r) {
+    const std::string where = std::string(list) + "[" + std::to_string(k) + "]";
+    const auto fail = [&](const std::string& field, const std::string& expected) {
+        throw traces::input_error(file.string(), where, field, expected);
+    };
+    const auto count = [&](const ojson& obj, const std::string& path, const char* key) {
+        if (!obj.is_object() || !obj.contains(key) || !obj.at(key).is_number_unsigned()) {
+            fail(path + key, "a count (an unsigned integer)");
+        }
+    };
+    const auto measure = [&](const ojson& obj, const std::string& path, const char* key) {
+        if (!obj.is_object() || !obj.contains(key) || !obj.at(key).is_number() ||
+            !std::isfinite(obj.at(key).get<double>()) || obj.at(key).get<double>() < 0) {
+            fail(path + key, "a finite number >= 0");
+        }
+    };
+    const auto text = [&](const ojson& obj, const std::string& path, const char* key) {
+        if (!obj.is_object() || !obj.contains(key) || !obj.at(key).is_string()) {
+            fail(path + key, "a string");
+        }
+    };
+    count(r, "", "index");
+    text(r, "", "status");
+    const std::string status = r.at("status").get<std::string>();
+    if (std::string(list) == "checks") {
+        if (status != "ok" && status != "violation") fail("status", "ok or violation");
+        for (const char* key : {"target", "kind", "policy", "command"}) text(r, "", key);
+        count(r, "", "runs");
+        if (status == "ok") {
+            for (const char* key : {"max_inline_streak", "max_global_trips"}) count(r, "", key);
+        } else {
+            for (const char* key : {"property", "message"}) text(r, "", key);
+            count(r, "", "failing_run");
+        }
+        return;
+    }
+    if (status != "ok" && status != "liveness") fail("status", "ok or liveness");
+    count(r, "", "seed");
+    for (const char* key : {"input", "policy", "command"}) text(r, "", key);
+    if (status != "ok") return;
+    const ojson& res = r.contains("result") ? r.at("result") : ojson();
+    for (const char* key :
+         {"jobs_completed", "inline_resumes", "posted_resumes", "max_inline_streak"}) {
+        count(res, "result.", key);
+    }
+    measure(res, "result.", "throughput_jobs_per_s");
+    const auto latency = [&](const ojson& obj, const std::string& path) {
+        const ojson& l =
+            obj.is_object() && obj.contains("latency_ns") ? obj.at("latency_ns") : ojson();
+        for (const char* q : {"p50", "p99", "p999"}) measure(l, path + "latency_ns.", q);
+    };
+    latency(res, "result.");
+    const ojson& wait = res.contains("queue_wait_ns") ? res.at("queue_wait_ns") : ojson();
+    measure(wait, "result.queue_wait_ns.", "p99");
+    const ojson& frames = res.contains("frames") ? res.at("frames") : ojson();
+    for (const char* key : {"global_trips", "heap_fallbacks"}) count(frames, "result.frames.", key);
+    if (!frames.contains("outstanding_at_end") ||
+        !frames.at("outstanding_at_end").is_number_integer()) {
+        fail("result.frames.outstanding_at_end", "an integer");
+    }
+    if (!res.contains("classes") || !res.at("classes").is_array())
+        fail("result.classes", "an array");
+    for (const auto& c : res.at("classes")) {
+        text(c, "result.classes[].", "name");
+        count(c, "result.classes[].", "jobs");
+        latency(c, "result.classes[].");
+    }
+    const ojson& exact = r.contains("exact") ? r.at("exact") : ojson();
+    if (!exact.is_object() || !exact.contains("cdf_ns") || !exact.at("cdf_ns").is_object()) {
+        fail("exact.cdf_ns", "an object of quantile arrays");
+    }
+    for (const auto& [cls, points] : exact.at("cdf_ns").items()) {
+        if (!points.is_array() || points.size() != cdf_probabilities().size()) {
+            fail("exact.cdf_ns." + cls, std::to_string(cdf_probabilities().size()) + " quantiles");
+        }
+        for (const auto& v : points) {
+            if (!v.is_number_unsigned()) fail("exact.cdf_ns." + cls, "latencies in whole ns");
+        }
+    }
 }
 
 ojson read_results(const fs::path& file) {
@@ -321,6 +406,14 @@ int run_merge(const merge_args& a) {
                 std::to_string(index));
         }
         seen_shard[index] = true;
+        for (const char* list : {"runs", "checks"}) {
+            if (!field(list).is_array()) {
+                throw traces::input_error(file.string(), "top level", list, "an array");
+            }
+            for (std::size_t k = 0; k < doc.at(list).size(); ++k) {
+                check_record(file, list, k, doc.at(list).at(k));
+            }
+        }
         for (auto& r : field("runs")) runs.push_back(std::move(r));
         for (auto& c : field("checks")) checks.push_back(std::move(c));
     }

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -304,6 +305,26 @@ TEST_CASE("shards merged give the single run's results byte for byte") {
     const outcome missing = shell("schedlab merge s0 s1 -q -o partial", s);
     CHECK(missing.status == 2);
     CHECK(missing.err.find("shard 2/3 is missing") != std::string::npos);
+    // An edited record is refused naming the file, the record and the field.
+    const std::string shard0 = slurp(s.dir / "s0" / "results.json");
+    const auto tamper = [&](const std::function<void(json&)>& edit) {
+        json doc = json::parse(shard0);
+        edit(doc);
+        std::ofstream(s.dir / "s0" / "results.json", std::ios::binary) << doc.dump(1);
+        return shell("schedlab merge s0 s1 s2 -q -o tampered", s);
+    };
+    outcome bad = tamper([](json& d) { d["runs"][0]["result"]["latency_ns"]["p99"] = -1e300; });
+    CHECK(bad.status == 2);
+    CHECK_THAT(bad.err, Catch::Contains("s0/results.json:runs[0]: field 'result.latency_ns.p99'"));
+    bad = tamper([](json& d) { d["runs"][1]["status"] = 7; });
+    CHECK(bad.status == 2);
+    CHECK_THAT(bad.err, Catch::Contains("s0/results.json:runs[1]: field 'status'"));
+    bad = tamper([](json& d) { d["checks"][0]["runs"] = "many"; });
+    CHECK(bad.status == 2);
+    CHECK_THAT(bad.err, Catch::Contains("s0/results.json:checks[0]: field 'runs'"));
+    CHECK_FALSE(fs::exists(s.dir / "tampered"));
+    std::ofstream(s.dir / "s0" / "results.json", std::ios::binary) << shard0;
+
     const outcome twice = shell("schedlab merge s0 s0 s1 s2 -q -o twice", s);
     CHECK(twice.status == 2);
     CHECK(twice.err.find("shard") != std::string::npos);
