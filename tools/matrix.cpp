@@ -421,26 +421,35 @@ matrix matrix_from_json(const ojson& j) {
 
 namespace {
 
-// The gen-and-replay command with `seed` as given: a number, or a shell variable for a loop.
-std::string replay_command_text(const matrix& m, std::size_t input, std::size_t policy,
-                                const std::string& seed, const std::string& extra) {
-    const input_spec& in = m.inputs[input];
-    const auto cfg = config_of(m, m.policies[policy], 1);
-    std::string cmd;
-    std::string file = in.spec;
-    if (in.generated) {
-        file = in.kind + "-s" + seed + ".trace";
-        cmd = "schedlab gen " + in.kind;
-        for (const auto& [k, v] : in.params) cmd += " " + shell_quote(k + "=" + v);
-        cmd += " --jobs " + std::to_string(in.jobs) + " --seed " + seed + " -o " + file + " && ";
-    }
+// What a command needs to read an input: for a generated input, the `schedlab gen` line that
+// writes it first (ending in " && ") and the file it writes; for a file, no line and the file.
+// `seed` is a number, or a shell variable for a loop.
+std::pair<std::string, std::string> input_for_command(const input_spec& in,
+                                                      const std::string& seed) {
+    if (!in.generated) return {"", shell_quote(in.spec)};
     // A generated file's name is plain, apart from the seed's variable, which must stay
     // unquoted to expand.
-    const std::string file_arg = in.generated ? file : shell_quote(file);
-    cmd += "schedlab replay " + file_arg + " --pump " + shell_quote(cfg.pump.to_string()) +
-           " --frames " + shell_quote(cfg.frames.to_string()) + " --when-all " +
-           policies::to_string(cfg.when_all) + " --workers " + std::to_string(m.workers) +
-           " --seed " + seed + " --costs " + shell_quote(m.costs);
+    const std::string file = in.kind + "-s" + seed + ".trace";
+    std::string gen = "schedlab gen " + in.kind;
+    for (const auto& [k, v] : in.params) gen += " " + shell_quote(k + "=" + v);
+    gen += " --jobs " + std::to_string(in.jobs) + " --seed " + seed + " -o " + file + " && ";
+    return {gen, file};
+}
+
+// The policy options, in canonical spelling, and the workers and costs of a command.
+std::string policy_options(const matrix& m, const policy_spec& p, std::uint32_t workers) {
+    const auto cfg = config_of(m, p, 1);
+    return " --pump " + shell_quote(cfg.pump.to_string()) + " --frames " +
+           shell_quote(cfg.frames.to_string()) + " --when-all " +
+           policies::to_string(cfg.when_all) + " --workers " + std::to_string(workers) +
+           " --costs " + shell_quote(m.costs);
+}
+
+std::string replay_command_text(const matrix& m, std::size_t input, std::size_t policy,
+                                const std::string& seed, const std::string& extra) {
+    const auto [gen, file] = input_for_command(m.inputs[input], seed);
+    std::string cmd = gen + "schedlab replay " + file +
+                      policy_options(m, m.policies[policy], m.workers) + " --seed " + seed;
     if (!extra.empty()) cmd += " " + extra;
     return cmd;
 }
@@ -562,38 +571,24 @@ std::uint32_t check_workers(const matrix& m, const check_target& c) {
     return properties::declared_workers(source->header(), path).value_or(m.workers);
 }
 
-}  // namespace
-
-std::string check_command(const matrix& m, std::size_t index) {
-    const check_target c = check_target_of(m, index);
-    const auto cfg = config_of(m, m.policies[c.policy], 1);
-    const std::uint32_t workers = check_workers(m, c);
-    std::string cmd, file;
-    if (c.scenario) {
-        file = m.scenarios[c.target];
-    } else {
-        const input_spec& in = m.inputs[c.target];
-        file = in.spec;
-        if (in.generated) {
-            const std::uint64_t seed = m.seeds.front();
-            file = in.kind + "-s" + std::to_string(seed) + ".trace";
-            cmd = "schedlab gen " + in.kind;
-            for (const auto& [k, v] : in.params) cmd += " " + shell_quote(k + "=" + v);
-            cmd += " --jobs " + std::to_string(in.jobs) + " --seed " + std::to_string(seed) +
-                   " -o " + file + " && ";
-        }
-    }
+std::string check_command_text(const matrix& m, const check_target& c, std::uint32_t workers) {
+    const auto [gen, file] =
+        c.scenario ? std::pair<std::string, std::string>{"", shell_quote(m.scenarios[c.target])}
+                   : input_for_command(m.inputs[c.target], std::to_string(m.seeds.front()));
     const std::string name = c.scenario ? m.scenarios[c.target] : m.inputs[c.target].name;
     std::string out = "check-" + name + "-" + m.policies[c.policy].name;
     std::replace_if(
         out.begin(), out.end(),
         [](char ch) { return !std::isalnum(static_cast<unsigned char>(ch)) && ch != '-'; }, '-');
-    cmd += "schedlab check " + shell_quote(file) + " --pump " + shell_quote(cfg.pump.to_string()) +
-           " --frames " + shell_quote(cfg.frames.to_string()) + " --when-all " +
-           policies::to_string(cfg.when_all) + " --workers " + std::to_string(workers) +
-           " --costs " + shell_quote(m.costs) + " --strategy random --runs " +
-           std::to_string(m.check_runs) + " --seed 1 --out " + out;
-    return cmd;
+    return gen + "schedlab check " + file + policy_options(m, m.policies[c.policy], workers) +
+           " --strategy random --runs " + std::to_string(m.check_runs) + " --seed 1 --out " + out;
+}
+
+}  // namespace
+
+std::string check_command(const matrix& m, std::size_t index) {
+    const check_target c = check_target_of(m, index);
+    return check_command_text(m, c, check_workers(m, c));
 }
 
 ojson check_one(const matrix& m, std::size_t index) {
@@ -603,12 +598,13 @@ ojson check_one(const matrix& m, std::size_t index) {
     rec["target"] = c.scenario ? m.scenarios[c.target] : m.inputs[c.target].name;
     rec["kind"] = c.scenario ? "scenario" : "input";
     rec["policy"] = m.policies[c.policy].name;
-    rec["command"] = check_command(m, index);
+    const std::uint32_t workers = check_workers(m, c);
+    rec["command"] = check_command_text(m, c, workers);
     const auto check = [&](traces::job_source& source, const std::string& path) {
         const auto w = properties::workload::from_source(source);
         properties::check_options o;
         o.config = config_of(m, m.policies[c.policy], 1);
-        o.config.workers = check_workers(m, c);
+        o.config.workers = workers;
         if (c.scenario) {
             properties::apply_settings(properties::expectations_of(w.header, path), o.config);
         }
