@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -42,29 +41,16 @@ struct scenario {
     std::uint64_t runs;  // per row: about a second of plain replays on a current core
 };
 
-// The scenario's `meta expect KEY=VALUE ...` header lines, as `schedlab check` applies them.
-std::vector<std::pair<std::string, std::string>> expectations(const traces::workload_header& h) {
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& [k, v] : h.meta) {
-        if (k != "expect") continue;
-        std::istringstream words(v);
-        for (std::string kv; words >> kv;) {
-            const auto eq = kv.find('=');
-            if (eq != std::string::npos) out.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-        }
-    }
-    return out;
-}
-
 scenario load(const std::string& name, std::uint64_t runs) {
-    auto src = traces::open_input(properties::scenario_dir() + "/" + name + ".trace");
+    const std::string path = properties::scenario_dir() + "/" + name + ".trace";
+    auto src = traces::open_input(path);
     scenario s{name, properties::workload::from_source(*src), {}, runs};
     // The policies and workers `schedlab check` uses by default.
-    s.config.workers = 2;
+    s.config.workers = properties::declared_workers(s.w.header, path).value_or(2);
     // Zero costs make events fall due together, which is where the explorers have choices to
     // make: with the default costs the dfs bound is exhausted within about a hundred runs.
     s.config.costs = sim::cost_model::load("zero");
-    properties::apply_settings(expectations(s.w.header), s.config);
+    properties::apply_settings(properties::expectations_of(s.w.header, path), s.config);
     return s;
 }
 
