@@ -18,10 +18,7 @@ namespace {
 using schedlab::test_support::outcome;
 using schedlab::test_support::slurp;
 
-// A scratch directory per test case, removed at the end.
-struct scratch : schedlab::test_support::scratch {
-    scratch() : schedlab::test_support::scratch("schedlab-check") {}
-};
+using schedlab::test_support::scratch;
 
 outcome run(const std::string& args, const scratch& s) {
     const auto out = s.dir / "stdout", err = s.dir / "stderr";

@@ -368,11 +368,9 @@ std::size_t class_bytes_of(std::size_t bytes) {
     return policies::frame_class_bytes(policies::frame_class_of(bytes));
 }
 
-}  // namespace
-
-TEST_CASE("exhaustion is reported with the worker, size class, job and time where it began") {
-    // One job arriving at 3000 ns: `compute 100`, then a fan-out of 4. Two workers, and the
-    // schedule wakes worker 1 for it; zero costs, so nothing moves the clock but the workload.
+// One job arriving at `arrival_ns`: `compute COMPUTE_NS` (left out when 0), then a fan-out of
+// `width` leaves of `compute 100`.
+workload one_fanout_job(std::uint64_t arrival_ns, std::uint64_t compute_ns, std::uint32_t width) {
     workload w;
     w.header.classes.push_back({0, "default"});
     traces::program leaf;
@@ -380,9 +378,18 @@ TEST_CASE("exhaustion is reported with the worker, size class, job and time wher
     leaf.steps = {traces::step{traces::step_kind::compute, 1, 100, nullptr, 0}};
     const traces::program* sub = w.keep(std::move(leaf));
     auto p = std::make_shared<traces::program>();
-    p->steps = {traces::step{traces::step_kind::compute, 1, 100, nullptr, 0},
-                traces::step{traces::step_kind::fanout, 4, 0, sub, 0}};
-    w.jobs.push_back({3000, 0, p});
+    if (compute_ns > 0) p->steps.push_back({traces::step_kind::compute, 1, compute_ns, nullptr, 0});
+    p->steps.push_back({traces::step_kind::fanout, width, 0, sub, 0});
+    w.jobs.push_back({arrival_ns, 0, p});
+    return w;
+}
+
+}  // namespace
+
+TEST_CASE("exhaustion is reported with the worker, size class, job and time where it began") {
+    // One job arriving at 3000 ns: `compute 100`, then a fan-out of 4. Two workers, and the
+    // schedule wakes worker 1 for it; zero costs, so nothing moves the clock but the workload.
+    const workload w = one_fanout_job(3000, 100, 4);
     sim::sim_config c = options("adaptive").config;
     c.costs = sim::cost_model::zero();
     std::vector<std::size_t> sizes;
@@ -452,15 +459,7 @@ TEST_CASE("a private stash's small arena is itself a pooled allocation that can 
     // bucket of its class is empty, so allocating the children trips to the global pool. At
     // arity 64 the arena is larger than any class and goes around the pools.
     for (const std::uint32_t width : {1u, 64u}) {
-        workload w;
-        w.header.classes.push_back({0, "default"});
-        traces::program leaf;
-        leaf.name = "leaf";
-        leaf.steps = {traces::step{traces::step_kind::compute, 1, 100, nullptr, 0}};
-        const traces::program* sub = w.keep(std::move(leaf));
-        auto p = std::make_shared<traces::program>();
-        p->steps = {traces::step{traces::step_kind::fanout, width, 0, sub, 0}};
-        w.jobs.push_back({0, 0, p});
+        const workload w = one_fanout_job(0, 0, width);
         sim::sim_config c = options("adaptive", "recycling", "private", 1).config;
         c.checks.global_pool = sim::global_pool_rule::children;
         std::vector<std::size_t> sizes;

@@ -28,21 +28,26 @@ struct outcome {
     std::string out;
 };
 
-// Runs `schedlab ARGS` through the shell, after `shell_prefix` (a ulimit, say); with
-// `with_stderr` the output holds stderr too.
-outcome run(const std::string& args, const std::string& shell_prefix = "",
-            bool with_stderr = false) {
-    const std::string cmd = shell_prefix + std::string(SCHEDLAB_BINARY) + " " + args +
-                            (with_stderr ? " 2>&1" : " 2>/dev/null");
+// Reads a command started with popen to its end and closes it.
+outcome finish(FILE* p) {
     outcome o;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
     char buf[4096];
     std::size_t n;
     while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) o.out.append(buf, n);
     const int st = ::pclose(p);
     o.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     return o;
+}
+
+// Runs `schedlab ARGS` through the shell, after `shell_prefix` (a ulimit, say); with
+// `with_stderr` the output holds stderr too.
+outcome run(const std::string& args, const std::string& shell_prefix = "",
+            bool with_stderr = false) {
+    const std::string cmd = shell_prefix + std::string(SCHEDLAB_BINARY) + " " + args +
+                            (with_stderr ? " 2>&1" : " 2>/dev/null");
+    FILE* p = ::popen(cmd.c_str(), "r");
+    REQUIRE(p != nullptr);
+    return finish(p);
 }
 
 std::vector<std::string> keys(const nlohmann::json& j) {
@@ -165,15 +170,6 @@ TEST_CASE("run http --serve answers a loopback client on the port it announces")
         char c;
         CHECK(::recv(fd, &c, 1, 0) == 0);
         ::close(fd);
-    };
-    const auto finish = [](FILE* p) {
-        outcome o;
-        char buf[4096];
-        std::size_t n;
-        while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) o.out.append(buf, n);
-        const int st = ::pclose(p);
-        o.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-        return o;
     };
 
     // Port 0: the system picks one and the server announces it.

@@ -22,10 +22,7 @@ namespace {
 using schedlab::test_support::outcome;
 using schedlab::test_support::slurp;
 
-// A scratch directory per test case, removed at the end.
-struct scratch : schedlab::test_support::scratch {
-    scratch() : schedlab::test_support::scratch("schedlab-compare") {}
-};
+using schedlab::test_support::scratch;
 
 // Runs a shell command line in the scratch directory, with `schedlab` meaning the built binary.
 outcome shell(const std::string& line, const scratch& s) {

@@ -21,10 +21,7 @@ namespace {
 using schedlab::test_support::outcome;
 using schedlab::test_support::slurp;
 
-// A scratch directory per test case, removed at the end.
-struct scratch : schedlab::test_support::scratch {
-    scratch() : schedlab::test_support::scratch("schedlab-render") {}
-};
+using schedlab::test_support::scratch;
 
 int run(const std::string& cmd) {
     const int raw = std::system(cmd.c_str());

@@ -21,10 +21,7 @@ namespace {
 using schedlab::test_support::outcome;
 using schedlab::test_support::slurp;
 
-// A scratch directory per test case, removed at the end.
-struct scratch : schedlab::test_support::scratch {
-    scratch() : schedlab::test_support::scratch("schedlab-chrome") {}
-};
+using schedlab::test_support::scratch;
 
 const std::string real_file = std::string(SCHEDLAB_DATA_DIR) + "/chrome_trace_flows.json";
 
