@@ -189,6 +189,8 @@ TEST_CASE("the pump's inline path is taken and bounded on each reactor") {
         CHECK(ctx.stats().pump.inline_granted == 16);
         CHECK(ctx.stats().pump.inline_refused == 4);
         CHECK(ctx.stats().max_inline_streak == 3);
+        // The other reader is always queued behind a post, so no post is taken directly.
+        CHECK(ctx.stats().direct_items == 0);
     }
     SECTION("a reader alone makes no streak: nothing waits while it runs inline") {
         rt::io_context ctx(make(reactor), opts(1, "fixed:3"));
@@ -200,6 +202,9 @@ TEST_CASE("the pump's inline path is taken and bounded on each reactor") {
         CHECK(got == 10);
         CHECK(ctx.stats().pump.inline_granted == 8);
         CHECK(ctx.stats().max_inline_streak == 0);
+        // Each refused operation's post is the only item, with nothing else queued and nothing
+        // waiting in the reactor: the thread takes it directly, past the queue's lock.
+        CHECK(ctx.stats().direct_items == 2);
     }
     SECTION("disabled always posts") {
         rt::io_context ctx(make(reactor), opts(1, "disabled"));
