@@ -1,6 +1,5 @@
 // `schedlab check` and `replay --schedule` as a user runs them: the exit status, the shrunk
 // counterexample on disk, and the printed command that reproduces it.
-#include <sys/wait.h>
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -21,15 +20,7 @@ using schedlab::test_support::slurp;
 using schedlab::test_support::scratch;
 
 outcome run(const std::string& args, const scratch& s) {
-    const auto out = s.dir / "stdout", err = s.dir / "stderr";
-    const std::string cmd = std::string(SCHEDLAB_BINARY) + " " + args + " >" + out.string() +
-                            " 2>" + err.string() + " </dev/null";
-    const int raw = std::system(cmd.c_str());
-    outcome o;
-    o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-    o.out = slurp(out);
-    o.err = slurp(err);
-    return o;
+    return schedlab::test_support::run_shell(std::string(SCHEDLAB_BINARY) + " " + args, s);
 }
 
 // The text after `prefix` on the line that starts with it.

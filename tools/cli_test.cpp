@@ -26,15 +26,7 @@ using schedlab::test_support::slurp;
 using schedlab::test_support::scratch;
 
 outcome run(const std::string& args, const scratch& s) {
-    const auto out = s / "stdout", err = s / "stderr";
-    const std::string cmd = std::string(SCHEDLAB_BINARY) + " " + args + " >" + out.string() +
-                            " 2>" + err.string() + " </dev/null";
-    const int raw = std::system(cmd.c_str());
-    outcome o;
-    o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-    o.out = slurp(out);
-    o.err = slurp(err);
-    return o;
+    return schedlab::test_support::run_shell(std::string(SCHEDLAB_BINARY) + " " + args, s);
 }
 
 std::string data(const std::string& name) {

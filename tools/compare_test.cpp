@@ -1,7 +1,6 @@
 // `schedlab compare` and `schedlab merge` as a reviewer relies on them: the numbers are the
 // replay's own, the bytes do not depend on the thread count or on sharding, the printed
 // commands reproduce them, and bad input stops everything with exit status 2.
-#include <sys/wait.h>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
@@ -35,15 +34,7 @@ outcome shell(const std::string& line, const scratch& s) {
         pos = at + 9;
     }
     cmd += line.substr(pos);
-    const std::string full = "cd " + s.dir.string() + " && (" + cmd + ") >" +
-                             (s / "stdout").string() + " 2>" + (s / "stderr").string() +
-                             " </dev/null";
-    const int raw = std::system(full.c_str());
-    outcome o;
-    o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-    o.out = slurp(s / "stdout");
-    o.err = slurp(s / "stderr");
-    return o;
+    return schedlab::test_support::run_shell("cd " + s.dir.string() + " && " + cmd, s);
 }
 
 std::string data(const std::string& name) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
@@ -39,5 +40,19 @@ struct scratch {
     scratch& operator=(const scratch&) = delete;
     std::filesystem::path operator/(const std::string& name) const { return dir / name; }
 };
+
+// Runs `command` through the shell with no input, its stdout and stderr kept in files of the
+// scratch directory; a death by signal is status 128 + the signal, as the shell reports it.
+inline outcome run_shell(const std::string& command, const scratch& s) {
+    const auto out = s / "stdout", err = s / "stderr";
+    const std::string full =
+        "(" + command + ") >" + out.string() + " 2>" + err.string() + " </dev/null";
+    const int raw = std::system(full.c_str());
+    outcome o;
+    o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+    o.out = slurp(out);
+    o.err = slurp(err);
+    return o;
+}
 
 }  // namespace schedlab::test_support
