@@ -284,9 +284,11 @@ std::unique_ptr<sim::chooser> apply_schedule(sim::sim_config& config, const std:
     const auto is_given = [&](const std::string& key) {
         return std::find(given.begin(), given.end(), key) != given.end();
     };
+    // The file's values, taken whole at the end: a given option has been checked to hold the
+    // same value, so taking it changes nothing.
+    sim::sim_config recorded = config;
     for (const auto& [key, value] : s.settings) {
         std::string now;
-        sim::sim_config recorded = config;
         try {
             if (key == "pump") {
                 recorded.pump = policies::pump_spec::parse(value);
@@ -314,18 +316,16 @@ std::unique_ptr<sim::chooser> apply_schedule(sim::sim_config& config, const std:
             throw traces::input_error(path, "set " + key, key,
                                       "a valid setting (" + std::string(e.what()) + ")");
         }
-        if (!is_given(key)) {
-            config = recorded;
-        } else if (now != value) {
+        if (is_given(key) && now != value) {
+            const std::string option = "--" + (key == "when_all" ? "when-all" : key);
             throw traces::input_error(path, "set " + key, key,
-                                      "--" + std::string(key == "when_all" ? "when-all" : key) +
-                                          " as the schedule records it, or no --" +
-                                          (key == "when_all" ? "when-all" : key) +
+                                      option + " as the schedule records it, or no " + option +
                                           " (the schedule was found under " + value +
                                           "; another value is another run)",
                                       now);
         }
     }
+    config = recorded;
     config.seed = s.seed;
     auto follow = std::make_unique<owning_replay>(std::move(s));
     config.choices = follow.get();
